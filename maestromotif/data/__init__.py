@@ -1,0 +1,1 @@
+"""Captioned transition samples and preference-pair datasets (see :mod:`maestromotif.data.dataset`)."""
