@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> AnnotationConfig:
     g.add_argument("--chunk-number", "--chunk_number", dest="chunk_number", type=int, default=d.chunk_number,
                    help="chunk this job annotates, 0..K-1 (Slurm: $SLURM_ARRAY_TASK_ID) (default: %(default)s)")
     g.add_argument("--ignore-existing", "--ignore_existing", dest="ignore_existing", type=int, default=d.ignore_existing,
-                   help="1: forget this chunk's existing labels and cached answers and start over; 0: resume (default: %(default)s)")
+                   help="1: forget this chunk's existing labels and start over (cached answers are still reused: add "
+                        "--use_cache 0 to ask the LLM again); 0: resume (default: %(default)s)")
     g.add_argument("--retry-unparseable", "--retry_unparseable", dest="retry_unparseable", type=int,
                    default=d.retry_unparseable, help="1: ask again the pairs whose answer was unparseable (label 3) (default: %(default)s)")
     g = p.add_argument_group("naming and files")

@@ -135,12 +135,17 @@ def fingerprint(cfg: AnnotationConfig, backend: LLMBackend, prompt: PromptSpec, 
     desc = backend.describe()
     fp: dict[str, Any] = {"backend": desc.get("backend"), "model": desc.get("model", cfg.model), "mode": mode,
                           "prompt": prompt.fingerprint(), "goal": goal.text}
-    if mode == "score":
-        fp["tie_margin"] = tie_margin
+    if mode == "score":  # answers are cached as margins d, so any tie_margin reuses them
+        fp["prompt"]["score"] = {k: v for k, v in fp["prompt"]["score"].items() if k != "tie_margin"}
     else:
+        fp["prompt"].pop("score")
         fp["generation"] = {"max_tokens": cfg.max_tokens, "temperature": cfg.temperature, "top_p": cfg.top_p,
                             "seed": cfg.seed}
     return fp
+
+
+def score_label(d: float, tie_margin: float) -> int:
+    return FIRST if d > tie_margin else SECOND if d < -tie_margin else TIE
 
 
 @dataclass
@@ -197,8 +202,7 @@ class Annotator:
             if not np.isfinite(d):
                 rec: dict[str, Any] = {"l": UNKNOWN, "u": 1}
             else:
-                lab = FIRST if d > self.tie_margin else SECOND if d < -self.tie_margin else TIE
-                rec = {"l": lab, "d": round(d, 4)}
+                rec = {"l": score_label(d, self.tie_margin), "d": round(d, 5)}
             recs.append(rec)
             logs.append({"pairs": q.pairs, "prompts": prompts[2 * j:2 * j + 2],
                          "logprobs": np.round(lp[2 * j:2 * j + 2], 4).tolist(), "d": rec.get("d"), "label": rec["l"]})
@@ -233,10 +237,11 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
                         fix="use --mode generate, or a backend with log-probs (llamacpp, transformers, openai, vllm)")
     try:
         fp = fingerprint(cfg, backend, prompt, goal, mode, tie_margin)
-        _check_config(store, cfg, fp, ds_path)
+        setup = {**fp, "tie_margin": tie_margin if mode == "score" else None}  # what made the labels
+        _check_config(store, cfg, setup, ds_path)
         if cfg.ignore_existing:
             store.reset(lo, hi, c, k)
-        save_config(store.config_path, cfg, fingerprint=fp, fingerprint_hash=config_hash(fp),
+        save_config(store.config_path, cfg, fingerprint=setup, fingerprint_hash=config_hash(setup),
                     dataset=str(ds_path), num_pairs=ds.num_pairs, experiment=exp)
         summary = _run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
     finally:
@@ -272,7 +277,7 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
     done = store.done(retry_unparseable=bool(cfg.retry_unparseable))
     todo = [i for i in range(lo, hi) if i not in done]
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.preference_dir) / ".answer_cache"
-    cache = AnswerCache(cache_dir, fp, read=bool(cfg.use_cache) and not cfg.ignore_existing)
+    cache = AnswerCache(cache_dir, fp, read=bool(cfg.use_cache))
     part = AppendLog(store.part_path(cfg.chunk_number, cfg.n_annotation_chunks))
     convlog = None
     if cfg.logdir:
@@ -291,6 +296,8 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
             continue
         hit = cache.get(a, b, use_unparseable=not cfg.retry_unparseable) if cfg.use_cache else None
         if hit is not None:
+            if mode == "score" and isinstance(hit.get("d"), int | float):
+                hit["l"] = score_label(hit["d"], tie_margin)
             rec = {"i": i, "l": hit["l"], "s": "cache"}
             if hit.get("u"):
                 rec["u"] = 1

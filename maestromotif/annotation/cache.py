@@ -5,7 +5,7 @@ Shared by every chunk, rerun and experiment that asks the same question of the s
 spec (all its texts), the goal text and the generation/score settings. Layout::
 
     <cache_dir>/<key>/meta.json                      what the key stands for (readable)
-    <cache_dir>/<key>/<host>-<pid>-<time>.jsonl      one append-only file per writing process
+    <cache_dir>/<key>/<host>-<pid>-<time>-<rand>.jsonl   one append-only file per writer
 
 Each line is ``{"k": pair_hash, "l": label, ...}`` where ``pair_hash`` hashes the two captions in
 canonical (sorted) order and ``l`` is the label *for that canonical order* (0 = the
@@ -23,6 +23,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ class AnswerCache:
         rec = _orient({"k": h, "l": label, **extra}, swapped)
         self.entries[h] = rec
         if self._log is None:
-            name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time() * 1000)}.jsonl"
+            name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex[:8]}.jsonl"
             self._log = AppendLog(self.dir / name)
         self._log.write([rec])
 

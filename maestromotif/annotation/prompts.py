@@ -25,6 +25,7 @@ Template file ``templates/<prompt>.yaml``::
         ... {goal} ... {description_1} ... {description_2} ... Answer:
       options: [" 1", " 2"]            # option texts for "description 1" and "description 2"
       tie_margin: 0.1                  # |order-averaged log-prob difference| below this -> tie
+      compact: true                    # drop the captions' "X: did not change" lines
 
 Built in: templates ``default`` (MaestroMotif, verbatim from the paper), ``motif`` (Motif's prompt,
 whose modifier slot takes goals ``defaultgoal``/``gold``/``stairs``/``combat``, or ``zeroknowledge``
@@ -35,6 +36,7 @@ paper plus Motif's modifiers.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,11 +49,21 @@ SUFFIXES = (".yaml", ".yml", ".json")
 PLACEHOLDERS = ("goal", "description_1", "description_2")
 
 
+_UNCHANGED = re.compile(r"^[A-Za-z][A-Za-z ]*: did not change\.?$")
+
+
+def compact_description(caption: str) -> str:
+    """A caption without its "X: did not change" lines (what a small model should not have to read)."""
+    lines = [ln for ln in caption.split("\n") if not _UNCHANGED.match(ln)]
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class ScoreSpec:
     template: str
     options: tuple[str, str] = ("1", "2")
     tie_margin: float = 0.0
+    compact: bool = False  # drop "X: did not change" caption lines (shorter prompts, less distraction)
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class PromptSpec:
             raise UserError(f"prompt '{self.name}' has no score section", path=self.path or None,
                             expected="a 'score:' mapping with 'template' and 'options'",
                             fix="add one to the prompt file, or use --mode generate")
+        if self.score.compact:
+            d1, d2 = compact_description(d1), compact_description(d2)
         return self.score.template.format(goal=goal, description_1=d1, description_2=d2)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -190,7 +204,8 @@ def parse_prompt(data: Any, path: Path) -> PromptSpec:
             raise UserError(f"score options {opts!r} are not two strings", path=path,
                             expected="options: [\" 1\", \" 2\"] (description 1, description 2)")
         score = ScoreSpec(template=_check_template(s.get("template"), "score.template", path),
-                          options=(opts[0], opts[1]), tie_margin=float(s.get("tie_margin", 0.0)))
+                          options=(opts[0], opts[1]), tie_margin=float(s.get("tie_margin", 0.0)),
+                          compact=bool(s.get("compact", False)))
     return PromptSpec(
         name=str(data.get("name", path.stem)),
         system=str(data.get("system", "")),

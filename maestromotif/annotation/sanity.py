@@ -47,7 +47,7 @@ def _level_change(c: str) -> bool:
 _SHOP = re.compile(r"\b(sell|sold|shopkeeper|offers? \d+ gold|for \d+ (gold|zorkmids)|welcome to .*'s"
                    r"|unpaid|zorkmids|pay\b|bill)", re.IGNORECASE)
 _ALTAR = re.compile(r"\b(altar|(black|amber) flash)", re.IGNORECASE)
-_ADVENTURE = re.compile(r"\b(you kill|you destroy|gold pieces?|scroll)", re.IGNORECASE)
+_ADVENTURE = re.compile(r"\b(you kill|you destroy|gold pieces?|scrolls?\b|you find|you see here)", re.IGNORECASE)
 
 
 def descender(a: str, b: str) -> int | None:
@@ -99,3 +99,64 @@ def agreement(goal_key: str, pairs: Sequence[tuple[str, str]], labels: Sequence[
         agree += int(lab == want)
         by[LABEL_NAMES.get(int(lab), "unknown")] += 1
     return {"rule_pairs": n, "agree": agree, "rate": (agree / n) if n else None, "labels_on_rule_pairs": by}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Probe pairs: the shipped datasets hold almost no skill events (no altar, no shop, two staircases),
+# so label sanity is also measured on probes: a skill event written in the caption format (hand-written
+# NetHack 3.6 messages + stat changes, via maestromotif.data.captions.caption) paired with a real
+# caption of the dataset where nothing skill-relevant happens. The rule says which side should win.
+# ---------------------------------------------------------------------------------------------------
+
+_S = [1, 0, 14, 14, 1, 1]  # dlvl, gold, hp, maxhp, xl, hunger before the event
+
+
+def _ev(msg: str, dlvl: int = 0, gold: int = 0, hp: int = 0, prev: str = "") -> str:
+    from maestromotif.data.captions import caption
+
+    before = list(_S)
+    before[0] = 2
+    before[1] = 20
+    after = list(before)
+    after[0] += dlvl
+    after[1] += gold
+    after[2] += hp
+    return caption((prev, msg), [before, after])
+
+
+def probe_events() -> dict[str, list[str]]:
+    """Skill -> captions of events the skill's goal text clearly prefers."""
+    return {
+        "descender": [_ev("You descend the stairs.", dlvl=1), _ev("You fall through a trap door!", dlvl=1),
+                      _ev("You descend the stairs.  You see here a dagger.", dlvl=1),
+                      _ev("You fly down the stairs.", dlvl=1)],
+        "ascender": [_ev("You climb up the stairs.", dlvl=-1), _ev("You climb up the ladder.", dlvl=-1),
+                     _ev("You climb up the stairs.  There is a staircase down here.", dlvl=-1)],
+        "discoverer": [_ev("You kill the newt!"), _ev("$ - 12 gold pieces.", gold=12),
+                       _ev("You find a hidden passage."), _ev("You see here a scroll labeled FOOBIE BLETCH."),
+                       _ev("You kill the jackal!  Welcome to experience level 2.")],
+        "worshipper": [_ev("There is an altar to Huan Ti (neutral) here."),
+                       _ev("There is a black flash as a dagger hits the altar.", prev="You drop a dagger."),
+                       _ev("There is an amber flash as a scroll labeled ZELGO MER hits the altar."),
+                       _ev("You drop 3 items on the altar.  There is a black flash.")],
+        "merchant": [_ev("Hello, Agent!  Welcome to Asidonhopo's general store!"),
+                     _ev("Asidonhopo offers 7 gold pieces for your dagger.  Sell it? [ynaq] (y)"),
+                     _ev("You sold a dagger for 7 gold pieces.", gold=7),
+                     _ev("You sold a scroll labeled ZELGO MER for 20 gold pieces.", gold=20)],
+    }
+
+
+def probe_pairs(skill: str, neutral_captions: Sequence[str], n: int = 60, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (caption_1, caption_2) pairs mixing a skill event and a neutral real caption, both orders."""
+    import random
+
+    rng = random.Random(seed)
+    rule = RULES[skill]
+    events = probe_events()[skill]
+    neutral = [c for c in dict.fromkeys(neutral_captions)
+               if not _level_change(c) and all(rule(e, c) is not None for e in events)]
+    out = []
+    for k in range(n):
+        e, c = events[k % len(events)], rng.choice(neutral)
+        out.append((e, c) if rng.random() < 0.5 else (c, e))
+    return out
