@@ -38,7 +38,7 @@ class TransformersBackend(LLMBackend):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_id)
             self.model = AutoModelForCausalLM.from_pretrained(self.model_id, torch_dtype=torch_dtype)
-        except OSError as e:
+        except (OSError, ValueError) as e:  # missing files, or a path that is not a valid Hub id either
             raise UserError(f"cannot load model '{self.model_id}' ({e})", expected="a transformers model directory "
                             "(config.json + weights + tokenizer) or a Hub id", fix="check --model") from None
         self.model.to(self.device).eval()

@@ -1,0 +1,133 @@
+"""Annotation cost and speed, measured in one run.
+
+    python -m bench.annotation [--directory og_dataset] [--queries 24] [--rounds 3] [--threads 1]
+
+1. LLM calls per annotated pair on the shipped datasets (anchor: the original asks the LLM once per
+   pair = 1.0; goal <= 0.5), counted by the real annotator (``annotate``) with an instant
+   recorded-answer backend: first pass over each skill's pairs, a rerun / other chunk (cache), and
+   score mode (two presentation orders per question).
+2. Pairs/s of the embedded Gemma 3 270M in score mode on distinct caption pairs of the shipped
+   descender dataset, through ``annotate`` (fresh cache each time): one question per LLM call
+   (``--batch_size 1 --batch_seqs 1``), batched calls evaluated one prompt after another with
+   sorted-prefix KV reuse (``--batch_size Q --batch_seqs 1``), and batched calls with multi-sequence
+   ``llama_decode`` (``--batch_size Q --batch_seqs 16``). Rounds are interleaved; medians and the
+   ratios to one-at-a-time are printed. Also: prompt tokens llama.cpp actually evaluated per prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from maestromotif.annotation.annotator import AnnotationConfig, annotate
+from maestromotif.data.dataset import load_dataset, save_dataset
+from maestromotif.llm.scripted import ScriptedBackend
+from maestromotif.skills.table import SKILL_NAMES
+
+
+def calls_per_pair(directory: str) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("generate", "score"):
+            pairs = calls = rerun_calls = 0
+            for skill in SKILL_NAMES:
+                be = ScriptedBackend(answers=['("best_description": 1)'], scores=lambda p, o: [-1.0, -2.0])
+                cfg = AnnotationConfig(directory=directory, goal_key=skill, backend="scripted", mode=mode,
+                                       preference_dir=f"{tmp}/{mode}", logdir=None, progress=0, batch_size=10_000)
+                run = annotate(cfg, backend=be)
+                pairs += run["annotated_now"]
+                calls += run["llm_calls"]
+                be2 = ScriptedBackend(answers=['("best_description": 1)'], scores=lambda p, o: [-1.0, -2.0])
+                cfg.custom_annotator_string = f"again_{skill}"  # a new label file asking the same questions
+                rerun_calls += annotate(cfg, backend=be2)["llm_calls"]
+            out[mode] = {"pairs": pairs, "llm_calls": calls, "calls_per_pair": calls / pairs,
+                         "rerun_calls_per_pair": rerun_calls / pairs}
+    return out
+
+
+def _subset(directory: str, n_queries: int, dest: Path) -> None:
+    """The first n distinct, non-identical caption pairs of the descender dataset (a tiny dataset)."""
+    ds = load_dataset(Path(directory) / "descender.pkl")
+    seen, samples = set(), []
+    for i in range(ds.num_pairs):
+        a, b = ds.pair_captions(i)
+        key = tuple(sorted((a, b)))
+        if a != b and key not in seen:
+            seen.add(key)
+            samples += list(ds.pair(i))
+        if len(seen) == n_queries:
+            break
+    save_dataset(dest / "descender.pkl", samples)
+
+
+def speed(directory: str, n_queries: int, rounds: int, threads: int) -> dict:
+    from maestromotif.llm.llamacpp import LlamaCppBackend
+
+    configs = {"one_at_a_time": (1, 1), "batched_sorted_walk": (n_queries, 1), "batched_multi_seq": (n_queries, 16)}
+    res: dict[str, list[float]] = {k: [] for k in configs}
+    tokens: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        _subset(directory, n_queries, Path(tmp))
+        backends = {k: LlamaCppBackend(n_threads=threads, batch_seqs=seqs) for k, (_, seqs) in configs.items()}
+        for r in range(rounds):
+            for name, (bs, _) in configs.items():
+                be = backends[name]
+                be._scorer = None  # no KV state carried over from the previous round
+                cfg = AnnotationConfig(directory=tmp, goal_key="descender", backend="llamacpp", batch_size=bs,
+                                       preference_dir=f"{tmp}/{name}{r}", logdir=None, progress=0)
+                t = time.perf_counter()
+                run = annotate(cfg, backend=be)
+                res[name].append(run["annotated_now"] / (time.perf_counter() - t))
+                tokens[name] = be.tokens_evaluated
+            print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.3f} pairs/s" for k, v in res.items()), flush=True)
+        prompt_tokens = statistics.mean(len(backends["one_at_a_time"].llm.tokenize(p.encode())) for p in
+                                        _prompts(tmp))
+        for be in backends.values():
+            be.close()
+    med = {k: statistics.median(v) for k, v in res.items()}
+    return {"pairs": n_queries, "threads": threads, "pairs_per_s": med,
+            "ratio_vs_one_at_a_time": {k: v / med["one_at_a_time"] for k, v in med.items()},
+            "prompt_tokens_mean": prompt_tokens,
+            "evaluated_tokens_per_prompt": {k: v / (2 * n_queries) for k, v in tokens.items()}}
+
+
+def _prompts(directory: str) -> list[str]:
+    from maestromotif.annotation.prompts import PromptLibrary
+
+    lib = PromptLibrary()
+    spec, goal = lib.prompt("default"), lib.goal("descender").text
+    ds = load_dataset(Path(directory) / "descender.pkl")
+    return [spec.score_prompt(goal, *ds.pair_captions(i)) for i in range(ds.num_pairs)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--directory", default="og_dataset", help="shipped datasets (default: %(default)s)")
+    p.add_argument("--queries", type=int, default=24, help="distinct caption pairs timed (default: %(default)s)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds, medians reported (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="llama.cpp CPU threads (default: %(default)s)")
+    p.add_argument("--skip_speed", type=int, default=0, help="1: only count LLM calls (no model)")
+    a = p.parse_args()
+    calls = calls_per_pair(a.directory)
+    print("\nLLM calls per annotated pair on the shipped datasets (original: 1.0, goal <= 0.5):")
+    for mode, c in calls.items():
+        print(f"  {mode:8s}: {c['llm_calls']} calls for {c['pairs']} pairs = {c['calls_per_pair']:.3f} per pair "
+              f"(first pass); rerun/other chunk: {c['rerun_calls_per_pair']:.3f}")
+    out = {"calls": calls}
+    if not a.skip_speed:
+        s = speed(a.directory, a.queries, a.rounds, a.threads)
+        out["speed"] = s
+        print(f"\nEmbedded Gemma 3 270M, score mode, {s['pairs']} distinct pairs, {s['threads']} thread(s), "
+              f"median of {a.rounds} interleaved rounds:")
+        for k, v in s["pairs_per_s"].items():
+            print(f"  {k:20s} {v:6.3f} pairs/s  x{s['ratio_vs_one_at_a_time'][k]:.2f} vs one-at-a-time   "
+                  f"{s['evaluated_tokens_per_prompt'][k]:.0f} of {s['prompt_tokens_mean']:.0f} prompt tokens evaluated")
+    print(json.dumps(out, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
