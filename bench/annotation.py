@@ -12,6 +12,12 @@
    sorted-prefix KV reuse (``--batch_size Q --batch_seqs 1``), and batched calls with multi-sequence
    ``llama_decode`` (``--batch_size Q --batch_seqs 16``). Rounds are interleaved; medians and the
    ratios to one-at-a-time are printed. Also: prompt tokens llama.cpp actually evaluated per prompt.
+3. Label sanity of the shipped setup (embedded model, score mode, default prompt) on probe pairs
+   (``maestromotif.annotation.sanity``): a skill event written in the caption format (e.g. "You
+   descend the stairs." + "Dungeon Level: went down") against a real neutral sample of the shipped
+   dataset, in random order. Agreement with the obvious answer vs 50% chance (a tie counts as wrong),
+   with a 95% Wilson interval. The score template was chosen on probe seeds 1 and 2; this uses seed 0.
+   Plus the agreement of the shipped label files on the real pairs where a caption rule applies.
 """
 
 from __future__ import annotations
@@ -95,6 +101,44 @@ def speed(directory: str, n_queries: int, rounds: int, threads: int) -> dict:
             "evaluated_tokens_per_prompt": {k: v / (2 * n_queries) for k, v in tokens.items()}}
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / den
+    return (mid - half, mid + half)
+
+
+def sanity(directory: str, n: int, threads: int, preference_dir: str) -> dict:
+    import numpy as np
+
+    from maestromotif.annotation.sanity import agreement, probe_samples
+    from maestromotif.llm.llamacpp import LlamaCppBackend
+
+    out = {}
+    be = LlamaCppBackend(n_threads=threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        for skill in SKILL_NAMES:
+            ds = load_dataset(Path(directory) / f"{skill}.pkl")
+            save_dataset(Path(tmp) / f"{skill}.pkl", probe_samples(skill, ds.samples, n, seed=0))
+            cfg = AnnotationConfig(directory=tmp, goal_key=skill, backend="llamacpp", batch_size=64,
+                                   preference_dir=f"{tmp}/pref", logdir=None, progress=0)
+            run = annotate(cfg, backend=be)
+            agr = run["heuristic_agreement"]
+            shipped = Path(preference_dir) / f"gemma270m_{skill}_default.npy"
+            real = None
+            if shipped.exists():
+                labels = np.load(shipped)
+                real = agreement(skill, [ds.pair_captions(i) for i in range(ds.num_pairs)], labels)
+            out[skill] = {"probe_pairs": agr["rule_pairs"], "probe_agree": agr["agree"], "probe_rate": agr["rate"],
+                          "probe_ci95": wilson(agr["agree"], agr["rule_pairs"]),
+                          "probe_labels": agr["labels_on_rule_pairs"], "shipped_rule_pairs": real}
+    be.close()
+    return out
+
+
 def _prompts(directory: str) -> list[str]:
     from maestromotif.annotation.prompts import PromptLibrary
 
@@ -110,7 +154,9 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=24, help="distinct caption pairs timed (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds, medians reported (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="llama.cpp CPU threads (default: %(default)s)")
-    p.add_argument("--skip_speed", type=int, default=0, help="1: only count LLM calls (no model)")
+    p.add_argument("--skip_speed", type=int, default=0, help="1: skip the speed measurement")
+    p.add_argument("--probes", type=int, default=40, help="probe pairs per skill for label sanity; 0 skips (default: %(default)s)")
+    p.add_argument("--preference_dir", default="preference", help="shipped label files (default: %(default)s)")
     a = p.parse_args()
     calls = calls_per_pair(a.directory)
     print("\nLLM calls per annotated pair on the shipped datasets (original: 1.0, goal <= 0.5):")
@@ -126,6 +172,18 @@ def main() -> None:
         for k, v in s["pairs_per_s"].items():
             print(f"  {k:20s} {v:6.3f} pairs/s  x{s['ratio_vs_one_at_a_time'][k]:.2f} vs one-at-a-time   "
                   f"{s['evaluated_tokens_per_prompt'][k]:.0f} of {s['prompt_tokens_mean']:.0f} prompt tokens evaluated")
+    if a.probes:
+        san = sanity(a.directory, a.probes, a.threads, a.preference_dir)
+        out["sanity"] = san
+        print("\nLabel sanity of the embedded model (score mode, default prompt), chance = 50%:")
+        for skill, r in san.items():
+            lo, hi = r["probe_ci95"]
+            line = (f"  {skill:10s} probes: {r['probe_agree']}/{r['probe_pairs']} = {100 * r['probe_rate']:.0f}% "
+                    f"[95% CI {100 * lo:.0f}-{100 * hi:.0f}%] labels {r['probe_labels']}")
+            real = r["shipped_rule_pairs"]
+            if real and real["rule_pairs"]:
+                line += f"; shipped labels on real rule pairs: {real['agree']}/{real['rule_pairs']} = {100 * real['rate']:.0f}%"
+            print(line)
     print(json.dumps(out, indent=1, default=float))
 
 

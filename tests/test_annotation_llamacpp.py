@@ -73,7 +73,7 @@ def test_kill_9_mid_run_keeps_every_label_and_recomputes_none(tmp_path):
     labels = load_labels(tmp_path / "pref" / "gemma270m_descender_default.npy", num_pairs=24)
     assert (labels != UNKNOWN).all()
     assert all(labels[i] == lab for i, lab in before.items())  # every label computed before the kill is kept
-    run = json.loads(part.with_suffix(".summary.json").read_text())
+    run = json.loads(part.with_suffix(".summary.json").read_text())[-1]  # the rerun, after the killed run
     assert run["already_done"] == len(before)
     distinct = run["queries"] + cached_before  # nothing asked twice: the rerun only asks what was never answered
     assert run["llm_calls"] == 2 * run["queries"]

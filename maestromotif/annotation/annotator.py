@@ -385,20 +385,17 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
         "host": socket.gethostname(),
     }
     chunk_summary = store.part_path(cfg.chunk_number, cfg.n_annotation_chunks).with_suffix(".summary.json")
-    atomic_save_json(chunk_summary, run)
+    atomic_save_json(chunk_summary, _run_history(chunk_summary) + [run])  # every run of the chunk, oldest first
     write_summary(store, ds, cfg.goal_key, labels)
     print(format_summary(run), file=sys.stderr)
     return run
 
 
 def write_summary(store: LabelStore, ds, goal_key: str, labels: np.ndarray) -> dict[str, Any]:
-    """preference/<exp>.summary.json: counts of the merged file + the latest run of every chunk."""
+    """preference/<exp>.summary.json: counts of the merged file + every run of every chunk."""
     runs = []
     for p in sorted(store.parts_dir.glob("*.summary.json")) if store.parts_dir.is_dir() else []:
-        try:
-            runs.append(json.loads(p.read_text()))
-        except ValueError:
-            continue
+        runs += _run_history(p)
     finished = sorted(store.done())
     pairs = [ds.pair_captions(i) for i in finished]
     summary = {
@@ -413,6 +410,14 @@ def write_summary(store: LabelStore, ds, goal_key: str, labels: np.ndarray) -> d
     }
     atomic_save_json(store.summary_path, summary)
     return summary
+
+
+def _run_history(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return data if isinstance(data, list) else [data]
 
 
 def _flip(label: int) -> int:

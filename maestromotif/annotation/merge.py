@@ -22,7 +22,7 @@ def _dataset_for(pref: Path, exp: str, directory: str | None, goal_key: str | No
                         fix="pass --goal_key and --directory of the dataset it annotates")
     if directory is not None:
         return dataset_path(directory, cfg.get("dataset") or goal), goal
-    if rec.get("dataset"):
+    if rec.get("dataset") and Path(rec["dataset"]).exists():
         return Path(rec["dataset"]), goal
     return dataset_path(cfg.get("directory", "og_dataset"), cfg.get("dataset") or goal), goal
 

@@ -108,24 +108,15 @@ def agreement(goal_key: str, pairs: Sequence[tuple[str, str]], labels: Sequence[
 # caption of the dataset where nothing skill-relevant happens. The rule says which side should win.
 # ---------------------------------------------------------------------------------------------------
 
-_S = [1, 0, 14, 14, 1, 1]  # dlvl, gold, hp, maxhp, xl, hunger before the event
+def _ev(msg: str, dlvl: int = 0, gold: int = 0, prev: str = "") -> dict[str, Any]:
+    """A dataset sample (see maestromotif.data.dataset) of one event, on dungeon level 2 with 20 gold."""
+    before = [2, 20, 14, 14, 1, 1]
+    after = [2 + dlvl, 20 + gold, 14, 14, 1, 1]
+    return {"msg_strs": (prev, msg), "stats_list": [before, after], "source": "probe"}
 
 
-def _ev(msg: str, dlvl: int = 0, gold: int = 0, hp: int = 0, prev: str = "") -> str:
-    from maestromotif.data.captions import caption
-
-    before = list(_S)
-    before[0] = 2
-    before[1] = 20
-    after = list(before)
-    after[0] += dlvl
-    after[1] += gold
-    after[2] += hp
-    return caption((prev, msg), [before, after])
-
-
-def probe_events() -> dict[str, list[str]]:
-    """Skill -> captions of events the skill's goal text clearly prefers."""
+def probe_events() -> dict[str, list[dict[str, Any]]]:
+    """Skill -> samples of events the skill's goal text clearly prefers to a neutral transition."""
     return {
         "descender": [_ev("You descend the stairs.", dlvl=1), _ev("You fall through a trap door!", dlvl=1),
                       _ev("You descend the stairs.  You see here a dagger.", dlvl=1),
@@ -146,17 +137,25 @@ def probe_events() -> dict[str, list[str]]:
     }
 
 
-def probe_pairs(skill: str, neutral_captions: Sequence[str], n: int = 60, seed: int = 0) -> list[tuple[str, str]]:
-    """``n`` (caption_1, caption_2) pairs mixing a skill event and a neutral real caption, both orders."""
+def probe_samples(skill: str, neutral: Sequence[dict[str, Any]], n: int = 60, seed: int = 0) -> list[dict[str, Any]]:
+    """A probe dataset (sample list, pair i = samples 2i, 2i+1) of ``n`` pairs: a skill event against a
+    real sample where nothing the rule knows happens, in random order."""
     import random
+
+    from maestromotif.data.captions import caption
 
     rng = random.Random(seed)
     rule = RULES[skill]
     events = probe_events()[skill]
-    neutral = [c for c in dict.fromkeys(neutral_captions)
-               if not _level_change(c) and all(rule(e, c) is not None for e in events)]
-    out = []
+    caps = [caption(e["msg_strs"], e["stats_list"]) for e in events]
+    pool, seen = [], set()
+    for smp in neutral:
+        c = caption(smp["msg_strs"], smp["stats_list"])
+        if c not in seen and not _level_change(c) and all(rule(e, c) is not None for e in caps):
+            seen.add(c)
+            pool.append(smp)
+    out: list[dict[str, Any]] = []
     for k in range(n):
-        e, c = events[k % len(events)], rng.choice(neutral)
-        out.append((e, c) if rng.random() < 0.5 else (c, e))
+        e, c = events[k % len(events)], rng.choice(pool)
+        out += [e, c] if rng.random() < 0.5 else [c, e]
     return out

@@ -5,8 +5,9 @@ Files for experiment ``<exp>`` (``<annotator>_<goal>_<prompt>``) under the prefe
     preference/<exp>.npy            merged labels, int64 (num_pairs,): 0 first, 1 second, 2 tie,
                                     3 not annotated yet / unparseable (the original's encoding)
     preference/<exp>.config.json    the annotation config that made them (save_config record)
-    preference/<exp>.summary.json   label counts of the merged file + the latest run of each chunk
+    preference/<exp>.summary.json   label counts of the merged file + every run of every chunk
     preference/<exp>.parts/chunk-<i>-of-<K>.jsonl   append-only log of one chunk's labels
+    preference/<exp>.parts/chunk-<i>-of-<K>.summary.json   that chunk's runs (list, oldest first)
 
 A part file is the source of truth: one JSON object per line, ``{"i": pair, "l": label,
 "s": source}`` with source ``same`` (identical captions: a tie without an LLM call), ``cache``
