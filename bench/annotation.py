@@ -11,7 +11,9 @@
    (``--batch_size 1 --batch_seqs 1``), batched calls evaluated one prompt after another with
    sorted-prefix KV reuse (``--batch_size Q --batch_seqs 1``), and batched calls with multi-sequence
    ``llama_decode`` (``--batch_size Q --batch_seqs 16``). Rounds are interleaved; medians and the
-   ratios to one-at-a-time are printed. Also: prompt tokens llama.cpp actually evaluated per prompt.
+   ratios to one-at-a-time are printed; a fourth variant turns llama.cpp KV-cache prefix reuse off. Also: prompt tokens llama.cpp actually evaluated per prompt,
+   and how often a label changes when the same question is scored in another batch composition
+   (llama.cpp's arithmetic on the Q4 model depends on batch shapes).
 3. Label sanity of the shipped setup (embedded model, score mode, default prompt) on probe pairs
    (``maestromotif.annotation.sanity``): a skill event written in the caption format (e.g. "You
    descend the stairs." + "Dungeon Level: went down") against a real neutral sample of the shipped
@@ -23,6 +25,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -73,14 +76,17 @@ def _subset(directory: str, n_queries: int, dest: Path) -> None:
 def speed(directory: str, n_queries: int, rounds: int, threads: int) -> dict:
     from maestromotif.llm.llamacpp import LlamaCppBackend
 
-    configs = {"one_at_a_time": (1, 1), "batched_sorted_walk": (n_queries, 1), "batched_multi_seq": (n_queries, 16)}
+    # name -> (questions per LLM call, sequences per llama_decode, KV prefix reuse)
+    configs = {"no_prefix_reuse": (1, 1, False), "one_at_a_time": (1, 1, True),
+               "batched_sorted_walk": (n_queries, 1, True), "batched_multi_seq": (n_queries, 16, True)}
     res: dict[str, list[float]] = {k: [] for k in configs}
     tokens: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         _subset(directory, n_queries, Path(tmp))
-        backends = {k: LlamaCppBackend(n_threads=threads, batch_seqs=seqs) for k, (_, seqs) in configs.items()}
+        backends = {k: LlamaCppBackend(n_threads=threads, batch_seqs=seqs, prefix_reuse=reuse)
+                    for k, (_, seqs, reuse) in configs.items()}
         for r in range(rounds):
-            for name, (bs, _) in configs.items():
+            for name, (bs, _, _) in configs.items():
                 be = backends[name]
                 be._scorer = None  # no KV state carried over from the previous round
                 cfg = AnnotationConfig(directory=tmp, goal_key="descender", backend="llamacpp", batch_size=bs,
@@ -94,8 +100,9 @@ def speed(directory: str, n_queries: int, rounds: int, threads: int) -> dict:
                                         _prompts(tmp))
         for be in backends.values():
             be.close()
+        stability = _stability(tmp, list(configs), rounds)
     med = {k: statistics.median(v) for k, v in res.items()}
-    return {"pairs": n_queries, "threads": threads, "pairs_per_s": med,
+    return {"pairs": n_queries, "threads": threads, "pairs_per_s": med, "stability": stability,
             "ratio_vs_one_at_a_time": {k: v / med["one_at_a_time"] for k, v in med.items()},
             "prompt_tokens_mean": prompt_tokens,
             "evaluated_tokens_per_prompt": {k: v / (2 * n_queries) for k, v in tokens.items()}}
@@ -125,17 +132,44 @@ def sanity(directory: str, n: int, threads: int, preference_dir: str) -> dict:
             save_dataset(Path(tmp) / f"{skill}.pkl", probe_samples(skill, ds.samples, n, seed=0))
             cfg = AnnotationConfig(directory=tmp, goal_key=skill, backend="llamacpp", batch_size=64,
                                    preference_dir=f"{tmp}/pref", logdir=None, progress=0)
-            run = annotate(cfg, backend=be)
+            forced = annotate(dataclasses.replace(cfg, tie_margin=0.0, custom_annotator_string=f"forced_{skill}"),
+                              backend=be)["heuristic_agreement"]  # every pair decided by the sign of d
+            run = annotate(cfg, backend=be)  # the shipped tie margin: answers come from the cache, no new call
             agr = run["heuristic_agreement"]
             shipped = Path(preference_dir) / f"gemma270m_{skill}_default.npy"
             real = None
             if shipped.exists():
                 labels = np.load(shipped)
                 real = agreement(skill, [ds.pair_captions(i) for i in range(ds.num_pairs)], labels)
-            out[skill] = {"probe_pairs": agr["rule_pairs"], "probe_agree": agr["agree"], "probe_rate": agr["rate"],
+            out[skill] = {"forced_choice_rate": forced["rate"], "forced_ci95": wilson(forced["agree"], forced["rule_pairs"]),
+                          "probe_pairs": agr["rule_pairs"], "probe_agree": agr["agree"], "probe_rate": agr["rate"],
                           "probe_ci95": wilson(agr["agree"], agr["rule_pairs"]),
                           "probe_labels": agr["labels_on_rule_pairs"], "shipped_rule_pairs": real}
     be.close()
+    return out
+
+
+def _stability(tmp: str, names: list[str], rounds: int) -> dict:
+    """The same questions scored under different batch compositions: how often does the label change?"""
+    from maestromotif.annotation.annotator import score_label
+    from maestromotif.annotation.store import read_jsonl
+
+    runs = []
+    for name in names:
+        for r in range(rounds):
+            d = {}
+            for f in Path(f"{tmp}/{name}{r}/.answer_cache").glob("*/*.jsonl"):
+                d.update({rec["k"]: rec["d"] for rec in read_jsonl(f) if "d" in rec})
+            runs.append(d)
+    keys = sorted(set.intersection(*(set(d) for d in runs)))
+    out = {"questions": len(keys), "runs": len(runs)}
+    for margin in (0.0, 0.05):
+        labels = [{score_label(d[k], margin) for d in runs} for k in keys]
+        # a flip: the same question got "first" in one run and "second" in another
+        out[f"flips_margin_{margin}"] = sum({0, 1} <= ls for ls in labels) / len(keys) if keys else float("nan")
+        out[f"changes_margin_{margin}"] = sum(len(ls) > 1 for ls in labels) / len(keys) if keys else float("nan")
+    spread = [max(d[k] for d in runs) - min(d[k] for d in runs) for k in keys]
+    out["d_spread_median"] = statistics.median(spread) if spread else float("nan")
     return out
 
 
@@ -172,14 +206,22 @@ def main() -> None:
         for k, v in s["pairs_per_s"].items():
             print(f"  {k:20s} {v:6.3f} pairs/s  x{s['ratio_vs_one_at_a_time'][k]:.2f} vs one-at-a-time   "
                   f"{s['evaluated_tokens_per_prompt'][k]:.0f} of {s['prompt_tokens_mean']:.0f} prompt tokens evaluated")
+        st = s["stability"]
+        print(f"  the same {st['questions']} questions in {st['runs']} runs of different batch shapes: first<->second "
+              f"flips {100 * st['flips_margin_0.0']:.0f}% with tie margin 0, {100 * st['flips_margin_0.05']:.0f}% with "
+              f"0.05 (any change incl. tie<->verdict {100 * st['changes_margin_0.05']:.0f}%); median spread of d "
+              f"{st['d_spread_median']:.3f}")
     if a.probes:
         san = sanity(a.directory, a.probes, a.threads, a.preference_dir)
         out["sanity"] = san
         print("\nLabel sanity of the embedded model (score mode, default prompt), chance = 50%:")
         for skill, r in san.items():
-            lo, hi = r["probe_ci95"]
-            line = (f"  {skill:10s} probes: {r['probe_agree']}/{r['probe_pairs']} = {100 * r['probe_rate']:.0f}% "
-                    f"[95% CI {100 * lo:.0f}-{100 * hi:.0f}%] labels {r['probe_labels']}")
+            lo, hi = r["forced_ci95"]
+            lab = r["probe_labels"]
+            decisive = lab["first"] + lab["second"]
+            line = (f"  {skill:10s} {r['probe_pairs']} probes: forced choice {100 * r['forced_choice_rate']:.0f}% "
+                    f"[95% CI {100 * lo:.0f}-{100 * hi:.0f}%]; with the tie margin: {r['probe_agree']} right, "
+                    f"{decisive - r['probe_agree']} wrong, {lab['tie']} ties")
             real = r["shipped_rule_pairs"]
             if real and real["rule_pairs"]:
                 line += f"; shipped labels on real rule pairs: {real['agree']}/{real['rule_pairs']} = {100 * real['rate']:.0f}%"

@@ -74,7 +74,7 @@ class LlamaCppBackend(LLMBackend):
     supports_score = True
 
     def __init__(self, model: str | Path | None = None, n_ctx: int = 8192, n_threads: int | None = None,
-                 batch_seqs: int = 16, seed: int = 0, verbose: bool = False):
+                 batch_seqs: int = 16, seed: int = 0, verbose: bool = False, prefix_reuse: bool = True):
         super().__init__()
         try:
             import llama_cpp
@@ -87,6 +87,7 @@ class LlamaCppBackend(LLMBackend):
         self.n_ctx = int(n_ctx)
         self.n_threads = int(n_threads or min(2, os.cpu_count() or 1))
         self.batch_seqs = max(1, int(batch_seqs))
+        self.prefix_reuse = prefix_reuse  # False only to measure what the KV-cache reuse saves
         self.seed = seed
         self.llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                                    n_threads_batch=self.n_threads, seed=seed, verbose=verbose)
@@ -145,6 +146,7 @@ class LlamaCppBackend(LLMBackend):
         if self._scorer is None:
             self._scorer = _PrefixScorer(self._lib, self.llm.model, self.n_ctx, self.n_threads,
                                          self.batch_seqs)
+        self._scorer.prefix_reuse = self.prefix_reuse
         self.calls += len(prompts)
         out = self._scorer.score(toks, opt)
         self.tokens_evaluated = self._scorer.tokens_evaluated
@@ -203,6 +205,7 @@ class _PrefixScorer:
         self.batch = lib.llama_batch_init(n_ctx, 0, 1)
         self.root: list[int] = []
         self.tokens_evaluated = 0
+        self.prefix_reuse = True
 
     def close(self) -> None:
         if self.ctx:
@@ -284,7 +287,7 @@ class _PrefixScorer:
 
     def _walk(self, prompt: list[int], option_tokens: list[int]) -> np.ndarray:
         """One prompt on sequence 0, reusing the KV cells of the longest prefix shared with the last one."""
-        keep = min(_lcp(self.root, prompt), len(prompt) - 1)
+        keep = min(_lcp(self.root, prompt), len(prompt) - 1) if self.prefix_reuse else 0
         if keep < len(self.root):
             self.lib.llama_memory_seq_rm(self.mem, 0, keep, -1)
         rest = prompt[keep:]
