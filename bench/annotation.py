@@ -136,16 +136,51 @@ def sanity(directory: str, n: int, threads: int, preference_dir: str) -> dict:
                               backend=be)["heuristic_agreement"]  # every pair decided by the sign of d
             run = annotate(cfg, backend=be)  # the shipped tie margin: answers come from the cache, no new call
             agr = run["heuristic_agreement"]
+            by_margin = _by_margin(Path(tmp) / f"{skill}.pkl", Path(f"{tmp}/pref/.answer_cache"), skill)
             shipped = Path(preference_dir) / f"gemma270m_{skill}_default.npy"
             real = None
             if shipped.exists():
                 labels = np.load(shipped)
                 real = agreement(skill, [ds.pair_captions(i) for i in range(ds.num_pairs)], labels)
+                real["by_margin"] = _by_margin(Path(directory) / f"{skill}.pkl",
+                                               Path(preference_dir) / ".answer_cache", skill)
             out[skill] = {"forced_choice_rate": forced["rate"], "forced_ci95": wilson(forced["agree"], forced["rule_pairs"]),
                           "probe_pairs": agr["rule_pairs"], "probe_agree": agr["agree"], "probe_rate": agr["rate"],
                           "probe_ci95": wilson(agr["agree"], agr["rule_pairs"]),
-                          "probe_labels": agr["labels_on_rule_pairs"], "shipped_rule_pairs": real}
+                          "probe_labels": agr["labels_on_rule_pairs"], "by_margin": by_margin,
+                          "shipped_rule_pairs": real}
     be.close()
+    return out
+
+
+MARGINS = (0.0, 0.02, 0.05, 0.1)
+
+
+def _by_margin(dataset: Path, cache_root: Path, skill: str) -> dict:
+    """Right / wrong / tie counts of probe labels for several tie margins (from the cached margins d)."""
+    from maestromotif.annotation.annotator import score_label
+    from maestromotif.annotation.cache import pair_key
+    from maestromotif.annotation.sanity import RULES
+    from maestromotif.annotation.store import read_jsonl
+
+    d = {}
+    for f in cache_root.glob("*/*.jsonl"):
+        d.update({rec["k"]: rec["d"] for rec in read_jsonl(f) if "d" in rec})
+    ds = load_dataset(dataset)
+    out = {}
+    for m in MARGINS:
+        right = wrong = tie = 0
+        for i in range(ds.num_pairs):
+            a, b = ds.pair_captions(i)
+            k, swapped = pair_key(a, b)
+            want = RULES[skill](a, b)
+            if want is None or k not in d:  # no rule, or not (yet) annotated
+                continue
+            lab = score_label(-d[k] if swapped else d[k], m)
+            right += lab == want
+            tie += lab == 2
+            wrong += lab not in (want, 2)
+        out[str(m)] = {"right": right, "wrong": wrong, "tie": tie}
     return out
 
 
@@ -222,9 +257,13 @@ def main() -> None:
             line = (f"  {skill:10s} {r['probe_pairs']} probes: forced choice {100 * r['forced_choice_rate']:.0f}% "
                     f"[95% CI {100 * lo:.0f}-{100 * hi:.0f}%]; with the tie margin: {r['probe_agree']} right, "
                     f"{decisive - r['probe_agree']} wrong, {lab['tie']} ties")
+            line += "; right/wrong/tie by margin " + ", ".join(
+                f"{m}: {v['right']}/{v['wrong']}/{v['tie']}" for m, v in r["by_margin"].items())
             real = r["shipped_rule_pairs"]
             if real and real["rule_pairs"]:
-                line += f"; shipped labels on real rule pairs: {real['agree']}/{real['rule_pairs']} = {100 * real['rate']:.0f}%"
+                line += (f"\n  {'':10s} shipped labels on the {real['rule_pairs']} real pairs with a rule: "
+                         f"{real['agree']} agree ({100 * real['rate']:.0f}%); right/wrong/tie by margin " + ", ".join(
+                             f"{m}: {v['right']}/{v['wrong']}/{v['tie']}" for m, v in real["by_margin"].items()))
             print(line)
     print(json.dumps(out, indent=1, default=float))
 
