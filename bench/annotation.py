@@ -160,12 +160,17 @@ def _by_margin(dataset: Path, cache_root: Path, skill: str) -> dict:
     """Right / wrong / tie counts of probe labels for several tie margins (from the cached margins d)."""
     from maestromotif.annotation.annotator import score_label
     from maestromotif.annotation.cache import pair_key
+    from maestromotif.annotation.prompts import PromptLibrary
     from maestromotif.annotation.sanity import RULES
     from maestromotif.annotation.store import read_jsonl
 
+    goal = PromptLibrary().goal(skill).text
     d = {}
-    for f in cache_root.glob("*/*.jsonl"):
-        d.update({rec["k"]: rec["d"] for rec in read_jsonl(f) if "d" in rec})
+    for meta in cache_root.glob("*/meta.json"):  # only this skill's answers: datasets share caption pairs
+        if json.loads(meta.read_text()).get("goal") != goal:
+            continue
+        for f in meta.parent.glob("*.jsonl"):
+            d.update({rec["k"]: rec["d"] for rec in read_jsonl(f) if "d" in rec})
     ds = load_dataset(dataset)
     out = {}
     for m in MARGINS:

@@ -84,7 +84,8 @@ def parse_args(argv: list[str] | None = None) -> AnnotationConfig:
     g.add_argument("--threads", type=int, default=None, help="llamacpp/transformers: CPU threads (default: min(2, cores))")
     g.add_argument("--n_ctx", "--n-ctx", type=int, default=None, help="llamacpp: context size in tokens (default: 8192)")
     g.add_argument("--batch_seqs", "--batch-seqs", type=int, default=None,
-                   help="llamacpp score mode: prompts evaluated together in one llama_decode (default: 16)")
+                   help="llamacpp score mode: prompts evaluated together in one multi-sequence llama_decode; 1 = "
+                        "one after another with sorted-prefix KV reuse, the fastest on CPUs (default: 1)")
     g.add_argument("--base_url", "--base-url", default=None,
                    help="openai/hf_inference: server URL, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--api_key_env", "--api-key-env", default=None,

@@ -445,8 +445,10 @@ def format_summary(run: dict[str, Any]) -> str:
     ]
     agr = run.get("heuristic_agreement")
     if agr and agr["rule_pairs"]:
-        lines.append(f"  caption-rule agreement: {100 * agr['rate']:.1f}% of {agr['rule_pairs']} pairs "
-                     f"(chance 50%)")
+        ties = agr["labels_on_rule_pairs"]["tie"]
+        prec = f"{100 * agr['precision']:.0f}%" if agr["precision"] is not None else "n/a"
+        lines.append(f"  caption-rule check on {agr['rule_pairs']} pairs: {agr['agree']} agree, {agr['wrong']} opposite, "
+                     f"{ties} ties; agreement of verdicts {prec} (chance 50%)")
     return "\n".join(lines)
 
 

@@ -85,11 +85,13 @@ RULES: dict[str, Rule] = {
 
 
 def agreement(goal_key: str, pairs: Sequence[tuple[str, str]], labels: Sequence[int]) -> dict[str, Any] | None:
-    """{"rule_pairs", "agree", "rate", "first", "second", "tie", "unknown"} or None without a rule."""
+    """None without a rule, else {"rule_pairs": pairs where the rule speaks, "agree": labels equal to
+    the rule's, "wrong": the opposite verdict, "rate": agree / rule_pairs (ties count as misses),
+    "precision": agree / (agree + wrong), "labels_on_rule_pairs": counts per label}."""
     rule = RULES.get(goal_key)
     if rule is None:
         return None
-    n = agree = 0
+    n = agree = wrong = 0
     by = {"first": 0, "second": 0, "tie": 0, "unknown": 0}
     for (a, b), lab in zip(pairs, labels):
         want = rule(a, b)
@@ -97,8 +99,10 @@ def agreement(goal_key: str, pairs: Sequence[tuple[str, str]], labels: Sequence[
             continue
         n += 1
         agree += int(lab == want)
+        wrong += int(lab in (FIRST, SECOND) and lab != want)
         by[LABEL_NAMES.get(int(lab), "unknown")] += 1
-    return {"rule_pairs": n, "agree": agree, "rate": (agree / n) if n else None, "labels_on_rule_pairs": by}
+    return {"rule_pairs": n, "agree": agree, "wrong": wrong, "rate": (agree / n) if n else None,
+            "precision": agree / (agree + wrong) if agree + wrong else None, "labels_on_rule_pairs": by}
 
 
 # ---------------------------------------------------------------------------------------------------

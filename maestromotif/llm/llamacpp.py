@@ -11,10 +11,13 @@ Two ways to use the model:
   common token prefix with the previous prompt, so a shared system prompt is evaluated once).
 - :meth:`LlamaCppBackend.score_prompts` (the annotation "score mode") reads next-token
   log-probabilities. It runs on its own multi-sequence llama.cpp context: the token prefix shared by
-  every prompt of a call (instructions, few-shot examples) is evaluated once into KV-cache sequence 0
-  and kept across calls; prompts are sorted so that neighbours also share their first description,
-  and each group of up to ``batch_seqs`` prompts is evaluated in one ``llama_decode`` with the group
-  prefix shared by all its sequences (``llama_memory_seq_cp`` copies KV cells by reference).
+  every prompt of a call (instructions, few-shot examples) is kept in the KV cache across calls, and
+  prompts are sorted so that neighbours also share their first description. With ``batch_seqs=1``
+  (default) the sorted prompts are evaluated one after another on one KV sequence, each evaluating only
+  the tokens after the prefix it shares with the previous one. With ``batch_seqs > 1`` groups of
+  prompts run in one multi-sequence ``llama_decode``, the group prefix shared by all sequences
+  (``llama_memory_seq_cp`` copies KV cells by reference); on CPUs this is slower (every token attends
+  over the cells of all sequences; measured by bench/annotation.py), it is there for larger machines.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class LlamaCppBackend(LLMBackend):
     supports_score = True
 
     def __init__(self, model: str | Path | None = None, n_ctx: int = 8192, n_threads: int | None = None,
-                 batch_seqs: int = 16, seed: int = 0, verbose: bool = False, prefix_reuse: bool = True):
+                 batch_seqs: int = 1, seed: int = 0, verbose: bool = False, prefix_reuse: bool = True):
         super().__init__()
         try:
             import llama_cpp
