@@ -8,7 +8,9 @@ See README "Code generation".
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from maestromotif.codegen.loop import CodegenConfig, GenerationFailed, generate
 from maestromotif.codegen.tasks import TASKS, task_names
@@ -67,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     add("--note", default="", help="extra line(s) for the header of the written file (e.g. who wrote recorded answers)")
     add("--validate_only", action="store_true",
         help="do not generate: validate the existing <out>/<task>/seed<N>/execution.py file(s) and exit 1 if any fails")
+    add("--workers", type=int, default=min(4, os.cpu_count() or 1),
+        help="validations run in parallel with --validate_only (each in its own sandboxed process)")
     return p
 
 
@@ -74,10 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     names = task_names(a.task)
     if a.validate_only:
+        paths = [meta_policy_path(a.out, name, a.seed) for name in names]
+        with ThreadPoolExecutor(max(1, a.workers)) as pool:
+            reports = list(pool.map(lambda p: validate_file(p, ValidationConfig(timeout_s=a.validate_timeout)), paths))
         bad = 0
-        for name in names:
-            path = meta_policy_path(a.out, name, a.seed)
-            report = validate_file(path, ValidationConfig(timeout_s=a.validate_timeout))
+        for path, report in zip(paths, reports):
             print(f"{path}: {report.summary()}")
             bad += not report.ok
         print(f"{len(names) - bad}/{len(names)} valid")

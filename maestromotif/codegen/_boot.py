@@ -29,6 +29,9 @@ _REFUSED_IMPORT_ROOTS = frozenset({
     "concurrent", "importlib", "zipimport", "tempfile", "glob", "sqlite3", "_sqlite3", "dbm",
 })
 
+_DROPPED = frozenset({"ctypes", "_ctypes", "subprocess", "_posixsubprocess", "socket", "_socket", "shutil",
+                      "pickle", "_pickle", "multiprocessing", "tempfile", "mmap", "fcntl", "pty", "ssl", "_ssl"})
+
 
 def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any((path + os.sep).startswith(p) for p in prefixes)
@@ -96,6 +99,10 @@ def main() -> None:
             pass
     readable = [*paths, *sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/lib",
                 "/lib64", "/dev/null", "/dev/urandom", "/proc/self"]
+    # modules the preloads pulled in (numpy imports ctypes) are dropped, so importing them again is
+    # an audited import, refused; the preloaded modules keep their own references
+    for name in [m for m in sys.modules if m.split(".")[0] in _DROPPED]:
+        del sys.modules[name]
     _install_hook(os.path.realpath(root or os.getcwd()), readable)
     sys.argv = [target, *args]
     try:

@@ -32,8 +32,9 @@ import numpy as np
 from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, load_policy_class
 from maestromotif.skills.table import SKILL_NAMES
 
+# CPU seconds (not wall time: the machine may be busy with other work)
 SLOW_CALL_S = 0.5
-STUCK_CALL_S = 3.0  # a call still running after this is interrupted (an endless loop)
+STUCK_CALL_S = 3.0  # a call that used this much CPU is interrupted (an endless loop)
 _GLYPHS = [ord(c) for c in " .#|-+<>{}%$?!)[=\"*`^0ABdFgGhkoZ:"]
 
 
@@ -104,22 +105,23 @@ def _boolish(x) -> bool:
 
 
 def _call(stats: dict, name: str, fn, *args):
-    t0 = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, STUCK_CALL_S)
+    t0 = time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, STUCK_CALL_S)
     try:
         out = fn(*args)
     except _Stuck:
-        raise Problem(f"{name}{_show(args)} was still running after {STUCK_CALL_S:.0f} s (an endless loop?)") from None
+        raise Problem(f"{name}{_show(args)} was still running after {STUCK_CALL_S:.0f} s of CPU time "
+                      "(an endless loop?)") from None
     except Exception as e:
         tb = traceback.format_exception(type(e), e, e.__traceback__)
         raise Problem(f"{name}{_show(args)} raised {type(e).__name__}: {e}\n" + "".join(tb[-6:])) from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    dt = time.perf_counter() - t0
+        signal.setitimer(signal.ITIMER_PROF, 0)
+    dt = time.process_time() - t0
     stats["calls"][name] = stats["calls"].get(name, 0) + 1
     stats["max_call_ms"] = max(stats["max_call_ms"], dt * 1000)
     if dt > SLOW_CALL_S:
-        raise Problem(f"{name}{_show(args)} took {dt:.2f} s (limit {SLOW_CALL_S} s per call)")
+        raise Problem(f"{name}{_show(args)} took {dt:.2f} s of CPU time (limit {SLOW_CALL_S} s per call)")
     return out
 
 
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = {"calls": {}, "chosen": {}, "preconditions": {"worshipper": 0, "merchant": 0}, "max_call_ms": 0.0}
     report = {"ok": False, "problem": None}
     t0 = time.perf_counter()
-    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGPROF, _on_alarm)
     try:
         try:
             cls = load_policy_class(candidate)

@@ -10,7 +10,8 @@ and defines the wanted method:
    in separate blocks; an earlier draft of the class is dropped);
 2. all Python-looking fenced blocks joined in order, then each alone, last first;
 3. an unterminated final fence (the answer was cut off);
-4. the whole answer, then the answer from its first code-looking line to its last.
+4. without any fence: the whole answer, then the answer from its first code-looking line, less
+   trailing prose.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def _prose_trimmed(text: str) -> str:
     if start is None:
         return ""
     end = len(lines)
-    while end > start and not _parses("\n".join(lines[start:end])):
+    # drop trailing prose only (unindented lines); never cut into the code, which would turn a
+    # syntax error into a silently truncated program
+    while end > start and not _parses("\n".join(lines[start:end])) and not lines[end - 1][:1].isspace():
         end -= 1
     return "\n".join(lines[start:end])
 
@@ -78,8 +81,9 @@ def candidates(answer: str, class_name: str = "NetHackPlayer", method: str | Non
     opens = list(_OPEN_FENCE.finditer(text))
     if opens and len(opens) % 2 == 1 and opens[-1].group(2).lower() in _PY_LANGS:
         out.append(("unterminated fenced block", text[opens[-1].end():]))
-    out.append(("whole answer", text))
-    out.append(("answer without prose", _prose_trimmed(text)))
+    if not blocks:  # prose + code without fences
+        out.append(("whole answer", text))
+        out.append(("answer without prose", _prose_trimmed(text)))
     return out
 
 
