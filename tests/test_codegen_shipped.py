@@ -55,3 +55,26 @@ def test_replaying_the_recorded_answers_reproduces_the_shipped_files(tmp_path):
         r = generate(cfg, ScriptedBackend(answers=answers))
         assert all(v == 0 for v in r.rounds.values())
         assert _code(r.path) == _code(meta_policy_path(SHIPPED, task, 42)), task
+
+
+@pytest.mark.parametrize("task", [t for t in TASKS if t != "goldenexit"])
+def test_shipped_policies_never_climb_out_of_the_dungeon(task):
+    """Ascending on level 1 quits the game: only goldenexit may do it, also while the fork is unknown (-1)."""
+    import random
+
+    from maestromotif.codegen._fuzz import World
+
+    cls = load_policy_class(meta_policy_path(SHIPPED, task, 42))
+    rng = random.Random(0)
+    random.seed(0)
+    for _ in range(200):
+        world = World(rng, tuple(cls.REQUIRED_ATTRIBUTES))
+        player = cls(world.max_depth, world.branch_depth)
+        world.update_attributes(player)
+        player.set_initial_values()
+        skill = player.skill
+        for _ in range(40):
+            world.update_attributes(player)
+            skill = player.perform_task(skill, world.depth, world.branch, rng.random() < 0.1, rng.random() < 0.1)
+            assert not (skill == "ascender" and world.depth == 1 and world.branch == 0), (task, vars(player))
+            world.move(skill)

@@ -11,7 +11,9 @@ Two simulations, both with random dungeon layouts (``max_depth`` 1-10, Mines bra
   (shopkeepers ``@``, altars ``_``, other glyphs, random colours), ``skill_termination`` is asked
   whether the running skill ends, and ``perform_task`` picks the next one when it does.
 
-Both add trapdoors, level teleports and visits to other branches, and before every call set each
+Both add trapdoors, level teleports and visits to other branches; the Mines entrance is often unknown
+at first (``branch_depth`` -1, as the framework passes it) and set on the player once found. Both
+before every call set each
 attribute the policy declares in ``REQUIRED_ATTRIBUTES`` to a value of its type in
 :data:`maestromotif.skills.interface.ATTRIBUTES` (integers random-walk upwards, flags stay set once
 set, sets grow). Every return value is checked; the first problem stops the run and is reported
@@ -56,12 +58,19 @@ class World:
     def __init__(self, rng: random.Random, required: tuple[str, ...]):
         self.rng = rng
         self.max_depth = rng.randint(1, 10)
-        self.branch_depth = rng.randint(2, 4)
+        self.fork = rng.randint(2, 4)  # the Mines entrance; the framework passes -1 until it is seen
+        self.fork_known = rng.random() < 0.7
         self.depth, self.branch = 1, 0
         self.required = required
         self.values = {name: ATTRIBUTES[name].default for name in required}
 
+    @property
+    def branch_depth(self) -> int:
+        return self.fork if self.fork_known else -1
+
     def update_attributes(self, player) -> None:
+        if self.fork_known:  # the framework tells the player once the fork is found
+            player.branch_depth = self.fork
         rng = self.rng
         for name in self.required:
             spec, old = ATTRIBUTES[name], self.values[name]
@@ -80,13 +89,14 @@ class World:
         """Apply a finished skill's effect (turn level) or a step's chance of one (step level)."""
         rng = self.rng
         if skill == "descender":
-            from_fork = self.branch == 0 and self.depth == self.branch_depth
+            from_fork = self.branch == 0 and self.depth == self.fork
             self.depth += 1
             if from_fork:
                 self.branch = rng.choice([0, 2])
+                self.fork_known = self.fork_known or self.branch == 2 or rng.random() < 0.3
         elif skill == "ascender":
             self.depth -= 1
-            if self.branch == 2 and self.depth == self.branch_depth:
+            if self.branch == 2 and self.depth == self.fork:
                 self.branch = 0
             if self.branch == 4 and rng.random() < 0.3:  # leaving Sokoban's top back to the DoD
                 self.branch = 0

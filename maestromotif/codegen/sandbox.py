@@ -58,6 +58,7 @@ class RunResult:
     seconds: float
     isolation: str
     files: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class RunResult:
     def reason(self) -> str:
         """One paragraph for a log or an LLM: what went wrong (empty when ok)."""
         if self.status == "timeout":
-            return f"the code did not finish within {self.seconds:.1f} s (an endless loop?) and was killed"
+            return f"the code did not finish within {self.timeout_s:.1f} s (an endless loop?) and was killed"
         if self.status == "error":
             rc = self.returncode
             if rc is not None and rc < 0:
@@ -191,7 +192,7 @@ def run_python(main: str, *, files: Mapping[str, str] | None = None, args: Itera
             if p.is_file():
                 collected[name] = p.read_text(encoding="utf-8", errors="replace")
         return RunResult(status, rc, _read_capped(out_path, limits.max_chars),
-                         _read_capped(err_path, limits.max_chars), seconds, isolation(), collected)
+                         _read_capped(err_path, limits.max_chars), seconds, isolation(), collected, limits.timeout_s)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)

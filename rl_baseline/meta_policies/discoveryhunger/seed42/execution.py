@@ -1,11 +1,11 @@
 # Policy over skills for the task 'discoveryhunger' (code seed 42): class NetHackPlayer,
 # interface documented in maestromotif/skills/interface.py.
 # Made by `python -m scripts.generate_code --task discoveryhunger --seed 42` with backend 'scripted', model code_generation/discoveryhunger/recorded_answers.json, temperature 0.2;
-# rewrite rounds per stage: perform_task 0; 2 LLM calls this run, 2 s.
+# rewrite rounds per stage: perform_task 0; 2 LLM calls this run, 5 s.
 # The answers were written by hand by the engineer 'codegen' (no LLM able to write this code was available
 # here), following the paper's prompts in code_generation/ and the strategies of the original Llama 3.1 405B
 # generations, and replayed through the loop; the checker's 'yes' answers are recorded too.
-# Written 2026-11-26 01:53:19 +0000; validated by maestromotif.codegen.validate.
+# Written 2026-11-26 02:10:50 +0000; validated by maestromotif.codegen.validate.
 
 import random
 import numpy as np
@@ -52,7 +52,8 @@ class NetHackPlayer:
     def reach_gnomish_mines(self, current_skill, dungeon_depth, branch_number, merchant_precondition,
                             worshipper_precondition):
         """Explore as select_skill does, but below the fork in the Gnomish Mines."""
-        if branch_number == 0 and dungeon_depth > self.branch_depth:
+        fork_known = self.branch_depth is not None and self.branch_depth > 0  # -1: fork not found yet
+        if branch_number == 0 and fork_known and dungeon_depth > self.branch_depth:
             return "ascender"  # took the main staircase at the fork: climb back and try again
         if branch_number == 4:
             return "descender"  # Sokoban lies above the Dungeons of Doom
@@ -79,7 +80,8 @@ class NetHackPlayer:
                 n = self.mines_explorations.get(dungeon_depth, 0)
                 self.mines_explorations[dungeon_depth] = n + 1
                 # explore each Mines level twice, then try the next one (at most 2 levels deep)
-                deeper = n >= 2 and dungeon_depth < self.branch_depth + 2
+                top = self.branch_depth + 1 if self.branch_depth > 0 else dungeon_depth  # -1: fork not known
+                deeper = n >= 2 and dungeon_depth < top + 1
                 skill = "descender" if deeper else "discoverer"
         elif branch_number != 0:
             skill = self.reach_dungeons_of_doom(current_skill, dungeon_depth, branch_number, False, False)

@@ -1,11 +1,11 @@
 # Policy over skills for the task 'gnomish' (code seed 42): class NetHackPlayer,
 # interface documented in maestromotif/skills/interface.py.
 # Made by `python -m scripts.generate_code --task gnomish --seed 42` with backend 'scripted', model code_generation/gnomish/recorded_answers.json, temperature 0.2;
-# rewrite rounds per stage: perform_task 0; 2 LLM calls this run, 1 s.
+# rewrite rounds per stage: perform_task 0; 2 LLM calls this run, 5 s.
 # The answers were written by hand by the engineer 'codegen' (no LLM able to write this code was available
 # here), following the paper's prompts in code_generation/ and the strategies of the original Llama 3.1 405B
 # generations, and replayed through the loop; the checker's 'yes' answers are recorded too.
-# Written 2026-11-26 01:53:05 +0000; validated by maestromotif.codegen.validate.
+# Written 2026-11-26 02:10:18 +0000; validated by maestromotif.codegen.validate.
 
 import random
 import numpy as np
@@ -50,7 +50,8 @@ class NetHackPlayer:
     def reach_gnomish_mines(self, current_skill, dungeon_depth, branch_number, merchant_precondition,
                             worshipper_precondition):
         """Explore as select_skill does, but below the fork in the Gnomish Mines."""
-        if branch_number == 0 and dungeon_depth > self.branch_depth:
+        fork_known = self.branch_depth is not None and self.branch_depth > 0  # -1: fork not found yet
+        if branch_number == 0 and fork_known and dungeon_depth > self.branch_depth:
             return "ascender"  # took the main staircase at the fork: climb back and try again
         if branch_number == 4:
             return "descender"  # Sokoban lies above the Dungeons of Doom
