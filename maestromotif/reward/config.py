@@ -44,7 +44,7 @@ class RewardConfig:
     num_threads: int = 0  # torch intra-op threads; 0 = torch's default
     num_workers: int = 0  # accepted for the original's command line; unused (see README)
     save_every_sec: float = 300.0  # mid-epoch checkpoint period (an epoch end always saves)
-    eval_batch_size: int = 4096
+    eval_batch_size: int = 1024
     progress: bool = True  # tqdm bars
     plot: bool = True  # draw training_curves.png at the end (matplotlib takes ~1 s)
 

@@ -70,7 +70,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 @torch.no_grad()
-def predict(model: RewardModel, messages: np.ndarray, deltas: np.ndarray, batch_size: int = 4096,
+def predict(model: RewardModel, messages: np.ndarray, deltas: np.ndarray, batch_size: int = 1024,
             device: torch.device | str = "cpu") -> np.ndarray:
     """Un-normalised rewards of many inputs (float64, in order)."""
     was_training = model.training
