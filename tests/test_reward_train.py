@@ -244,3 +244,22 @@ def test_resume_after_kill_9_gives_the_uninterrupted_result(tmp_path):
     assert (ref / "reward_metrics/train_norm_quantiles.csv").read_text() == \
         (resumed / "reward_metrics/train_norm_quantiles.csv").read_text()
     assert len((resumed / "metrics.csv").read_text().splitlines()) == 1 + 3
+
+
+def test_cli_flags_accept_both_spellings_and_the_originals_command():
+    from scripts.train_reward import parse_args
+
+    cfg = parse_args("--batch_size 1000 --num_workers 40 --reward_lr 1e-5 --num_epochs 20 --seed 777 "
+                     "--dataset_dir og_dataset --experiment gemma270m_descender_default "
+                     "--train_dir train_dir/skill_rewards".split())
+    assert (cfg.batch_size, cfg.num_workers, cfg.reward_lr, cfg.num_epochs, cfg.seed) == (1000, 40, 1e-5, 20, 777)
+    assert cfg.dataset_path == Path("og_dataset/descender.pkl")
+    assert cfg.labels_path == Path("preference/gemma270m_descender_default.npy")
+    assert cfg.out_dir == Path("train_dir/skill_rewards/gemma270m_descender_default")
+    assert cfg.keep_deltas == ("dlvl",)
+    cfg = parse_args("--batch-size 8 --reward-lr 0.1 --keep-deltas all --experiment a_merchant_b --progress 0".split())
+    assert (cfg.batch_size, cfg.reward_lr, cfg.progress, cfg.skill) == (8, 0.1, False, "merchant")
+    assert cfg.keep_deltas == ("dlvl", "gold", "hp", "xl", "hunger")
+    assert parse_args(["--keep_deltas", "none"]).keep_deltas == ()
+    with pytest.raises(SystemExit):
+        parse_args(["--keep_deltas", "depth"])
