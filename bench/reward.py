@@ -158,7 +158,8 @@ def bench_runtime(args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="og_dataset/descender.pkl",
-                   help="dataset whose message repetition to use (synthetic if missing) (default: %(default)s)")
+                   help="dataset whose message repetition to use; a missing path (e.g. none) uses synthetic "
+                        "messages (default: %(default)s)")
     p.add_argument("--batch_size", type=int, default=1000, help="pairs per step (default: %(default)s)")
     p.add_argument("--batches", type=int, default=6, help="timed training steps (default: %(default)s)")
     p.add_argument("--calls", type=int, default=100_000, help="cached calls timed (default: %(default)s)")
