@@ -35,6 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pool_factor", type=float, default=d.pool_factor,
                    help="transitions collected = pool_factor x 2 x num_pairs; skills draw their pairs from "
                         "this shared pool (default: %(default)s)")
+    p.add_argument("--sampling", default=d.sampling, choices=("informative", "uniform"),
+                   help="how each skill draws its samples from the pool: 'informative' weights rare captions "
+                        "and level/gold/XP changes up, 'uniform' is the original's (default: %(default)s)")
     p.add_argument("--skills", nargs="+", default=list(d.skills), metavar="SKILL",
                    help=f"skills to write a dataset for (default: all: {' '.join(SKILL_NAMES)})")
     p.add_argument("--from_ttyrec", "--from-ttyrec", nargs="+", metavar="PATH",
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=tuple(a.skills), policy=a.policy,
                         num_workers=a.num_workers, seed=a.seed, max_episode_steps=a.max_episode_steps,
-                        keep_boring=a.keep_boring, pool_factor=a.pool_factor)
+                        keep_boring=a.keep_boring, pool_factor=a.pool_factor,
+                        sampling=a.sampling)
     if a.from_ttyrec:
         from maestromotif.data.ttyrec import samples_from_ttyrec
 

@@ -90,3 +90,14 @@ def test_ttyrec_errors_and_status_parsing(tmp_path):
     assert parse_bottom_lines("Agent the Candidate  St:18 Dx:13 Co:12 In:9 Wi:14 Ch:8 Neutral S:0",
                               "Dlvl:3 $:12 HP:10(14) Pw:5(5) AC:4 Xp:2/25 T:812 Hungry") == [3, 12, 10, 14, 2, 2]
     assert parse_bottom_lines("Things that are here:", "a dagger") is None
+
+
+def test_informative_sampling_favours_rare_events():
+    from maestromotif.data.collect import informative_indices, uniform_indices
+
+    common = {"msg_strs": ("", "You can't go up here."), "stats_list": [[1, 0, 14, 14, 1, 1]] * 2}
+    descent = {"msg_strs": ("", "You descend the stairs."), "stats_list": [[1, 0, 14, 14, 1, 1], [2, 0, 14, 14, 1, 1]]}
+    pool = [common] * 990 + [descent] * 10
+    rare = lambda idx: sum(i >= 990 for i in idx)  # noqa: E731
+    assert rare(informative_indices(pool, 100, 0)) > 5 * max(1, rare(uniform_indices(pool, 100, 0)))
+    assert len(set(informative_indices(pool, 100, 1))) == 100  # without replacement

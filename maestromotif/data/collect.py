@@ -11,6 +11,13 @@ Uninformative transitions (no message before or after and no stat change) domina
 Once the pool holds ``pool_size`` transitions, each skill's dataset draws ``2 * num_pairs`` of them
 (seeded by the skill's index, without replacement when the pool is large enough) and pairs
 neighbours (samples ``2i``, ``2i+1``). All skills share the pool but get different pairings.
+
+Sampling (``--sampling``): ``uniform`` draws every transition with the same probability (the
+original's datasets); ``informative`` (default) weights a transition by ``1/sqrt(n)``, ``n`` the
+number of pool transitions with the same caption, times 4 when the dungeon level, gold or experience
+level changed. Rare events (stairs, gold, level-ups, shops, altars) are what the five skills are about
+and what a small annotation budget must not miss; frequent captions are still present, just not
+asked about hundreds of times.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from maestromotif.data.dataset import PairDataset, dataset_path, save_dataset
 from maestromotif.skills.table import SKILL_NAMES, get_skill
@@ -42,7 +51,8 @@ class CollectConfig:
     seed: int = 0
     max_episode_steps: int = 2000
     keep_boring: float = 0.05
-    pool_factor: float = 2.0  # pool of transitions = pool_factor * 2 * num_pairs
+    pool_factor: float = 5.0  # pool of transitions = pool_factor * 2 * num_pairs
+    sampling: str = "informative"  # how each skill draws its samples from the pool (see SAMPLING)
     shard_size: int = 100  # transitions per shard file: what a kill -9 can lose
 
     @property
@@ -57,7 +67,6 @@ def is_boring(sample: dict[str, Any]) -> bool:
 
 # ----------------------------------------------------------------------------- workers
 def _worker(cfg_dict: dict[str, Any], worker: int, target: int, start_shard: int, progress) -> None:
-    import numpy as np  # noqa: F401  (imported in the child for clarity)
     import torch
 
     torch.set_num_threads(1)
@@ -126,7 +135,7 @@ def collect_pool(cfg: CollectConfig, show_progress: bool = True) -> list[dict[st
     shard_dir.mkdir(parents=True, exist_ok=True)
     stamp = shard_dir / "config.json"
     identity = config_hash(cfg, ignore=("num_workers", "num_pairs", "pool_factor", "skills", "out",
-                                        "shard_size"))
+                                        "shard_size", "sampling"))
     if stamp.exists():
         import json
         old = json.loads(stamp.read_text()).get("identity")
@@ -184,9 +193,7 @@ def build_datasets(pool: list[dict[str, Any]], cfg: CollectConfig, extra_meta: d
     res = CollectResult(pool_size=len(pool))
     for name in cfg.skills:
         skill = get_skill(name)
-        rng = random.Random(cfg.seed * 1000 + skill.index)
-        n = 2 * cfg.num_pairs
-        idx = rng.sample(range(len(pool)), n) if n <= len(pool) else [rng.randrange(len(pool)) for _ in range(n)]
+        idx = SAMPLING[cfg.sampling](pool, 2 * cfg.num_pairs, cfg.seed * 1000 + skill.index)
         samples = [pool[i] for i in idx]
         meta = {"config": to_dict(cfg), "skill": name, "pool_size": len(pool), **(extra_meta or {})}
         path = save_dataset(dataset_path(cfg.out, name), samples, meta)
@@ -195,9 +202,39 @@ def build_datasets(pool: list[dict[str, Any]], cfg: CollectConfig, extra_meta: d
     return res
 
 
+def uniform_indices(pool: list[dict[str, Any]], n: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    return rng.sample(range(len(pool)), n) if n <= len(pool) else [rng.randrange(len(pool)) for _ in range(n)]
+
+
+def informative_weights(pool: list[dict[str, Any]]) -> np.ndarray:
+    from maestromotif.data.captions import caption
+
+    caps = [caption(s["msg_strs"], s["stats_list"]) for s in pool]
+    counts = Counter(caps)
+    w = np.array([1.0 / np.sqrt(counts[c]) for c in caps])
+    for i, s in enumerate(pool):
+        a, b = s["stats_list"]
+        if a[0] != b[0] or a[1] != b[1] or a[4] != b[4]:  # dungeon level, gold, experience level
+            w[i] *= 4.0
+    return w / w.sum()
+
+
+def informative_indices(pool: list[dict[str, Any]], n: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    p = informative_weights(pool)
+    replace = n > len(pool)
+    return rng.choice(len(pool), size=n, replace=replace, p=p).tolist()
+
+
+SAMPLING = {"uniform": uniform_indices, "informative": informative_indices}
+
+
 def collect(cfg: CollectConfig, show_progress: bool = True) -> CollectResult:
     for s in cfg.skills:
         get_skill(s)  # unknown skill -> clear error before any work
+    if cfg.sampling not in SAMPLING:
+        raise UserError(f"unknown --sampling '{cfg.sampling}'", expected=" or ".join(SAMPLING))
     if cfg.num_pairs <= 0:
         raise UserError(f"--num_pairs must be positive, got {cfg.num_pairs}")
     t0 = time.time()

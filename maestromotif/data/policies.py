@@ -15,6 +15,7 @@ of :mod:`maestromotif.nethack.actions`:
 from __future__ import annotations
 
 import random
+import re
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -49,16 +50,20 @@ _MOVES = {(0, -1): "move_n", (1, 0): "move_e", (0, 1): "move_s", (-1, 0): "move_
 _WALKABLE = set(b".#<>_{}+$?!/%)[=\"*(^")  # floor, corridors, doors, features, items
 _OPEN_DOOR = 1000  # remembered marker for an open door ('|'/'-' drawn in brown)
 _BLOCKED = 1001  # remembered marker for a cell we failed to enter
-_MONSTER = set(range(ord("a"), ord("z") + 1)) | set(range(ord("A"), ord("Z") + 1)) | {ord("@"), ord("&"), ord(":"), ord(";"), ord("'")}
+# Monsters to fight. '@' (humans: shopkeepers, priests, watchmen) are left alone: they are peaceful.
+_MONSTER = set(range(ord("a"), ord("z") + 1)) | set(range(ord("A"), ord("Z") + 1)) | {ord("&"), ord(":"), ord(";"), ord("'")}
+_FOOD, _COIN = 7, 12
+_SHOP_WELCOME = re.compile(r"Welcome to \w[\w' -]*'s ")  # "Welcome to Asidonhopo's general store!"
 
 
 class ExplorePolicy:
     """Map-reading exploration heuristic (see module docstring). Uses only the 28 agent actions."""
 
-    def __init__(self, seed: int = 0, epsilon: float = 0.15, up_prob: float = 0.15, rush_prob: float = 0.5):
+    def __init__(self, seed: int = 0, epsilon: float = 0.15, up_prob: float = 0.25, rush_prob: float = 0.5):
         self.rng = random.Random(seed)
         self.epsilon, self.up_prob, self.rush_prob = epsilon, up_prob, rush_prob
         self._rush = False
+        self._want_altar = False
         self._memory: dict[tuple[int, int], np.ndarray] = {}  # (dnum, depth) -> remembered map chars
         self._visited: dict[tuple[int, int], np.ndarray] = {}  # (dnum, depth) -> cells the hero stood on
         # Random actions exclude prayer (repeated prayers anger the god, who kills the hero) and eating
@@ -74,8 +79,40 @@ class ExplorePolicy:
         self._path: list[tuple[int, int]] | None = None
         self._plan_age = 0
         self._going_up = False
+        self._last_depth: int | None = None
+        self._kit = self._inventory(obs)  # starting kit: never dropped
+        self._altar_drops: dict[tuple[int, int, int, int], int] = {}
+        self._shop_steps = 0  # steps left in which we believe we are inside a shop
+
+    @staticmethod
+    def _inventory(obs) -> set[tuple[int, int]]:
+        return {(int(c), int(o)) for c, o in zip(obs["inv_letters"], obs["inv_oclasses"]) if c}
+
+    def _has_droppable(self, obs) -> bool:
+        return any(o not in (_FOOD, _COIN) and (c, o) not in self._kit for c, o in self._inventory(obs))
+
+    def _answer(self, msg: str, obs) -> int | None:
+        """Answer a question the environment leaves to the agent (y = NW key, n = SE key)."""
+        if "Sell it?" in msg:
+            return ACTION_INDEX["move_nw" if self.rng.random() < 0.8 else "move_se"]
+        if "Really attack" in msg or "Continue eating" in msg:
+            return ACTION_INDEX["move_se"]
+        if "eat it?" in msg:
+            return ACTION_INDEX["move_nw" if int(obs["blstats"][BL.HUNGER]) >= 2 else "move_se"]
+        if "direction?" in msg:
+            return ACTION_INDEX[self.rng.choice(list(_MOVES.values()))]
+        return None
 
     def act(self, obs, info) -> int:
+        msg = bytes(obs["message"]).split(b"\0", 1)[0].decode("latin-1")
+        answer = self._answer(msg, obs) if msg.endswith(("]", ") ", ")", "?")) else None
+        if answer is not None:
+            return answer
+        if _SHOP_WELCOME.search(msg):  # entering a shop: sell something in the next steps
+            self._shop_steps = 40
+        self._shop_steps = max(0, self._shop_steps - 1)
+        if self._shop_steps and self._has_droppable(obs) and self.rng.random() < 0.3:
+            return ACTION_INDEX["drop"]
         if self.rng.random() < self.epsilon:
             return self.rng.choice(self._random_actions)
         chars = obs["chars"]
@@ -87,6 +124,7 @@ class ExplorePolicy:
         x, y, depth = int(b[BL.X]), int(b[BL.Y]), int(b[BL.DEPTH])
         key = (int(b[BL.DNUM]), depth)
         mem = self._memory.get(key)
+        arrived = mem is None
         if mem is None:
             mem = self._memory[key] = np.full(chars.shape, ord(" "), dtype=np.int32)
             self._visited[key] = np.zeros(chars.shape, dtype=bool)
@@ -98,6 +136,10 @@ class ExplorePolicy:
         mem[seen] = chars[seen]
         doors = seen & ((chars == ord("|")) | (chars == ord("-"))) & (obs["colors"] == 3)
         mem[doors] = _OPEN_DOOR
+        if arrived and self._last_depth is not None and depth != self._last_depth:
+            # Taking stairs lands the hero on the opposite staircase, which '@' hides.
+            mem[y, x] = ord("<") if depth > self._last_depth else ord(">")
+        self._last_depth = depth
         under = mem[y, x]  # remembered terrain under the hero ('@' hides it)
         mem[y, x] = under if under != ord("@") else ord(".")
         if (x, y) == self._last_pos:
@@ -113,6 +155,11 @@ class ExplorePolicy:
         if self._stuck > 12:  # still stuck: shake loose
             self._stuck = 0
             return self.rng.choice([ACTION_INDEX["kick"], ACTION_INDEX["search"], self.rng.choice(self._random_actions)])
+        if under == ord("_") and self._has_droppable(obs):  # altar: drop items to learn their B/U/C status
+            spot = (key[0], key[1], x, y)
+            if self._altar_drops.get(spot, 0) < 3:
+                self._altar_drops[spot] = self._altar_drops.get(spot, 0) + 1
+                return ACTION_INDEX["drop"]
         if under == ord(">") and not self._going_up:
             return ACTION_INDEX["down"]
         if under == ord("<") and self._going_up:
@@ -123,6 +170,8 @@ class ExplorePolicy:
             if 0 <= yy < chars.shape[0] and 0 <= xx < chars.shape[1] and chars[yy, xx] in _MONSTER:
                 return ACTION_INDEX[name]
         target = ord("<") if self._going_up else ord(">")
+        self._want_altar = self._has_droppable(obs) and not any(
+            k[:2] == key and v >= 3 for k, v in self._altar_drops.items())
         # Follow the planned path while the hero is where the plan expects; replan otherwise (BFS in
         # Python is the cost of this policy, so plans are reused for up to 8 steps).
         if self._path and self._path[0] == (x, y) and len(self._path) > 1 and self._plan_age < 8:
@@ -153,6 +202,8 @@ class ExplorePolicy:
                 if c == ord("$"):
                     found.setdefault("gold", (cx, cy))
                     break
+                if c == ord("_") and self._want_altar:
+                    found.setdefault("altar", (cx, cy))
                 if c == target:
                     found.setdefault("stairs", (cx, cy))
                 if not visited[cy, cx] and self._is_frontier(mem, cx, cy):
@@ -168,7 +219,7 @@ class ExplorePolicy:
                         continue
                     prev[(nx, ny)] = (cx, cy)
                     queue.append((nx, ny))
-        order = ("gold", "stairs", "frontier") if self._rush else ("gold", "frontier", "stairs")
+        order = ("gold", "altar", "stairs", "frontier") if self._rush else ("gold", "altar", "frontier", "stairs")
         dest = next((found[k] for k in order if k in found), None)
         if dest is None:
             return None
