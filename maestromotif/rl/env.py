@@ -1,0 +1,188 @@
+"""The skill-training environment: MaestroNLE + the options framework + the skills' intrinsic rewards.
+
+Registered with sample-factory as :data:`ENV_NAME` (``nle_maestro``) by
+:func:`maestromotif.rl.train.register_components`. One :class:`SkillEnv` step:
+
+1. the policy's action goes to :class:`~maestromotif.nethack.env.MaestroNLE`;
+2. reward = ``llm_reward * r_int(skill) + extrinsic_reward * score_delta`` where ``skill`` is the skill
+   that was running during the step and ``r_int`` its intrinsic reward
+   (``SkillRewardSet.step(message, stat_deltas, skill)`` of :mod:`maestromotif.reward`: normalised,
+   thresholded at the ``eps`` quantile, divided by ``N(message)^beta``). With ``llm_reward == 0`` no
+   reward model is loaded at all;
+3. the :class:`~maestromotif.skills.options.OptionsController` updates its attributes, asks the
+   policy over skills whether the skill terminates and, if so, which skill runs next;
+4. the observation (:mod:`maestromotif.rl.obs`) carries the one-hot of the skill that runs next.
+
+At the end of an episode ``info["episode_extra_stats"]`` holds the per-skill statistics
+(:func:`episode_stats`), which sample-factory averages over ``--stats_avg`` episodes and writes to
+TensorBoard (section ``skills``) and :mod:`maestromotif.rl.observers` writes to ``metrics.csv``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from maestromotif.data.captions import stat_deltas
+from maestromotif.nethack.actions import NUM_ACTIONS
+from maestromotif.nethack.env import make_env
+from maestromotif.nethack.obs import caption_stats
+from maestromotif.rl.obs import ENV_OBS_KEYS, ObsBuilder
+from maestromotif.skills.interface import load_policy_class
+from maestromotif.skills.options import BEHAVIOURS, OptionsController
+from maestromotif.skills.table import SKILL_NAMES
+
+ENV_NAME = "nle_maestro"
+
+
+@dataclass(frozen=True)
+class SkillEnvConfig:
+    """What one environment needs (built from the training config by :meth:`from_cfg`)."""
+
+    meta_policy: str  # path of execution.py (policy over skills)
+    encoder: str = "fast"
+    llm_reward: float = 0.1
+    extrinsic_reward: float = 0.0
+    reward_dirs: tuple[str, ...] = ()
+    eps_threshold_quantile: float | tuple[float, ...] = (0.95, 0.85, 0.85, 0.85, 0.85)
+    beta_count_exponent: float = 3.0
+    max_episode_steps: int = 100_000
+    seed: int | None = None
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> SkillEnvConfig:
+        from maestromotif.rl.config import eps_quantiles, meta_policy_file, reward_dirs
+
+        eps = eps_quantiles(cfg)
+        return cls(
+            meta_policy=str(meta_policy_file(cfg)),
+            encoder=cfg.encoder,
+            llm_reward=float(cfg.llm_reward),
+            extrinsic_reward=float(cfg.extrinsic_reward),
+            reward_dirs=tuple(reward_dirs(cfg)),
+            eps_threshold_quantile=tuple(eps) if isinstance(eps, list) else eps,
+            beta_count_exponent=float(cfg.beta_count_exponent),
+            max_episode_steps=int(cfg.max_episode_steps),
+            seed=None if cfg.seed is None else int(cfg.seed),
+        )
+
+
+@cache
+def _policy_class(path: str) -> type:
+    return load_policy_class(path)
+
+
+def load_skill_rewards(cfg: SkillEnvConfig):
+    """The five skills' runtime rewards (:class:`maestromotif.reward.SkillRewardSet`)."""
+    import torch
+
+    torch.set_num_threads(1)  # one env process, one core: intra-op threads only add contention
+    from maestromotif.reward import SkillRewardSet
+
+    eps = cfg.eps_threshold_quantile
+    eps = list(eps) if isinstance(eps, tuple) else eps
+    return SkillRewardSet.load(list(cfg.reward_dirs), eps, cfg.beta_count_exponent, "cpu")
+
+
+class SkillEnv(gym.Env):
+    """MaestroNLE driven by a policy over skills; observations for the skill-conditioned policy."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, cfg: SkillEnvConfig, env_index: int = 0, rewards: Any = None):
+        self.cfg = cfg
+        self.env = make_env(max_episode_steps=cfg.max_episode_steps, observation_keys=ENV_OBS_KEYS)
+        self.builder = ObsBuilder(cfg.encoder)
+        self.observation_space = self.builder.space()
+        self.action_space = gym.spaces.Discrete(NUM_ACTIONS)
+        base = 0 if cfg.seed is None else cfg.seed * 1_000_003
+        self.controller = OptionsController(_policy_class(cfg.meta_policy), rng=random.Random(base + env_index))
+        self.rewards = rewards
+        if self.rewards is None and cfg.llm_reward != 0.0:
+            self.rewards = load_skill_rewards(cfg)
+        self._seed_offset = base
+        self._prev_stats: list[int] = []
+        self._score = 0.0
+        self._intrinsic = np.zeros(len(SKILL_NAMES))
+        self.last_obs: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            seed = int(seed) + self._seed_offset
+        obs, info = self.env.reset(seed=seed, options=options)
+        skill = self.controller.reset(obs, info)
+        if self.rewards is not None:
+            self.rewards.reset()
+        self._prev_stats = caption_stats(obs["blstats"])
+        self._score = 0.0
+        self._intrinsic[:] = 0.0
+        self.last_obs = obs
+        info = dict(info, skill=skill)
+        return self.builder.build(obs, skill), info
+
+    def step(self, action):
+        running = self.controller.skill_index
+        obs, score_delta, terminated, truncated, info = self.env.step(int(action))
+        reward = self.cfg.extrinsic_reward * score_delta
+        cur_stats = caption_stats(obs["blstats"])
+        if self.rewards is not None:
+            deltas = stat_deltas([self._prev_stats, cur_stats])
+            r_int = float(self.rewards.step(obs["message"], deltas, running))
+            self._intrinsic[running] += r_int
+            reward += self.cfg.llm_reward * r_int
+        self._prev_stats = cur_stats
+        self._score += score_delta
+        skill = self.controller.step(obs, info)
+        self.last_obs = obs
+        info["skill"] = skill
+        if terminated or truncated:
+            info["episode_extra_stats"] = self.episode_stats()
+        return self.builder.build(obs, skill), float(reward), terminated, truncated, info
+
+    def close(self):
+        self.env.close()
+
+    # ------------------------------------------------------------------ stats
+    def episode_stats(self) -> dict[str, float]:
+        """Per-episode statistics, keys ``skills/<name>`` (TensorBoard section ``skills``)."""
+        st = self.controller.stats()
+        out = {f"skills/{k}": float(v) for k, v in st.items()}
+        for i, name in enumerate(SKILL_NAMES):
+            steps = st[f"{name}_steps"]
+            if self.rewards is not None and steps:
+                out[f"skills/{name}_intrinsic_mean"] = float(self._intrinsic[i] / steps)
+        values = self.controller.tracker.values
+        out["episode/score"] = float(self._score)
+        out["episode/max_depth"] = float(values["max_depth_reached"])
+        out["episode/turns"] = float(values["turn"])
+        out["episode/visited_mines"] = float(values["visited_mines"])
+        out["episode/branch_known"] = float(self.controller.branch_depth != -1)
+        for beh in BEHAVIOURS:
+            out[f"episode/{beh}"] = float(sum(st[f"{n}_{beh}"] for n in SKILL_NAMES))
+        return out
+
+
+def episode_stat_keys() -> list[str]:
+    """Every key :meth:`SkillEnv.episode_stats` can report (the columns of ``metrics.csv``)."""
+    keys = []
+    for name in SKILL_NAMES:
+        keys += [f"skills/{name}_activations", f"skills/{name}_steps", f"skills/{name}_intrinsic_mean"]
+        keys += [f"skills/{name}_{beh}" for beh in BEHAVIOURS]
+    keys += ["skills/skill_switches", "skills/invalid_skill_names", "skills/policy_errors"]
+    keys += ["episode/score", "episode/max_depth", "episode/turns", "episode/visited_mines", "episode/branch_known"]
+    keys += [f"episode/{beh}" for beh in BEHAVIOURS]
+    return keys
+
+
+def make_skill_env(full_env_name: str, cfg=None, env_config=None, render_mode: str | None = None) -> SkillEnv:
+    """sample-factory env factory (module level so that it pickles into worker processes)."""
+    index = 0
+    if env_config is not None:
+        index = int(env_config.get("env_id", 0) or 0)
+    return SkillEnv(SkillEnvConfig.from_cfg(cfg), env_index=index)
