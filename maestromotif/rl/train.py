@@ -59,7 +59,8 @@ def train(cfg: Any) -> int:
 
     # Validate what will run: on resume, the saved config + this command line's overrides.
     # (make_runner does the same merge again itself, from the original namespace.)
-    effective = maybe_load_from_checkpoint(cfg) if cfg.restart_behavior == "resume" else cfg
+    saved = Path(experiment_dir(cfg=cfg, mkdir=False)) / "config.json"
+    effective = maybe_load_from_checkpoint(cfg) if cfg.restart_behavior == "resume" and saved.is_file() else cfg
     probe = validate(effective)
     register_components()
     if cfg.serial_mode:  # everything in this process: one torch thread leaves the cores to the envs

@@ -1,0 +1,117 @@
+"""Real APPO training runs (sample-factory 2.1.1, real NLE): time limit, checkpoint, load, resume, kill -9."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maestromotif.nethack.env import make_env
+from maestromotif.rl.actor import find_checkpoint, load_actor
+from maestromotif.rl.observers import read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+
+POLICY = textwrap.dedent('''
+    import random
+
+    class NetHackPlayer:
+        def __init__(self, max_depth, branch_depth):
+            self.max_depth, self.branch_depth = max_depth, branch_depth
+        def set_initial_values(self):
+            self.skill = "discoverer"
+            self.max_depth = random.randint(2, 4)
+        def skill_precondition(self, char_ascii_encodings, char_ascii_colors, num_items, color_map):
+            return False, False
+        def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
+            if skill == "descender":
+                return current_depth > previous_depth or skill_time >= 100
+            return skill_time >= 50
+        def perform_task(self, current_skill, dungeon_depth, branch_number, merchant_precondition,
+                         worshipper_precondition):
+            return "descender" if current_skill == "discoverer" else "discoverer"
+''')
+
+
+def _cmd(tmp_path: Path, seconds: float, *extra: str) -> list[str]:
+    policy = tmp_path / "execution.py"
+    policy.write_text(POLICY)
+    return [sys.executable, "-m", "scripts.main", "--train_dir", str(tmp_path / "train"), "--experiment", "run",
+            "--meta_policy", str(policy), "--llm_reward", "0", "--extrinsic_reward", "0.01",
+            "--num_workers", "2", "--num_envs_per_worker", "2", "--batch_size", "128", "--rollout", "16",
+            "--train_for_env_steps", "1_000_000_000", "--train_for_seconds", str(seconds), "--save_every_sec", "5",
+            "--experiment_summaries_interval", "3", "--stats_avg", "5", "--obs_scale", "255.0",
+            "--max_episode_steps", "300", "--seed", "1", *extra]
+
+
+def _env_steps(ckpt: Path) -> int:
+    return int(re.match(r"checkpoint_\d+_(\d+)\.pth", ckpt.name).group(1))
+
+
+def _run(cmd, timeout):
+    t = time.time()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return proc, time.time() - t
+
+
+@pytest.mark.slow
+def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
+    exp = tmp_path / "train" / "run"
+    # 1. --train_for_seconds stops a run whose step budget is huge; the stop saves a checkpoint
+    proc, wall = _run(_cmd(tmp_path, 30), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert wall < 180
+    ckpt, _ = find_checkpoint(exp)
+    steps_a = _env_steps(ckpt)
+    assert steps_a >= 256  # several training iterations (thousands when the machine is idle)
+    # the checkpoint loads outside sample-factory and acts in the real game
+    actor = load_actor(exp)
+    assert actor.env_steps == steps_a
+    env = make_env()
+    obs, _ = env.reset(seed=0)
+    state = actor.initial_state(1)
+    for _ in range(20):
+        actions, state = actor.act(actor.obs_batch(obs, 1), state)
+        obs, _, done, trunc, _ = env.step(int(actions[0]))
+        if done or trunc:
+            obs, _ = env.reset()
+    env.close()
+    rows = read_metrics(exp / "metrics.csv")
+    assert rows and float(rows[-1]["episodes"]) >= 1 and rows[-1]["skills/discoverer_steps"] != ""
+    assert (exp / "curves.png").stat().st_size > 10_000 and (exp / "maestromotif_config.json").exists()
+
+    # 2. resume, then kill -9 the whole run once it has saved a newer checkpoint
+    p = subprocess.Popen(_cmd(tmp_path, 600), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            time.sleep(2)
+            ckpts = sorted((exp / "checkpoint_p0").glob("checkpoint_*.pth"))
+            if ckpts and _env_steps(ckpts[-1]) > steps_a:
+                break
+        else:
+            pytest.fail("the resumed run saved no newer checkpoint")
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    steps_b = _env_steps(find_checkpoint(exp)[0])
+    assert steps_b > steps_a
+
+    # 3. the same command resumes from the checkpoint written before kill -9 and continues counting
+    proc, _ = _run(_cmd(tmp_path, 10), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = [int(m) for m in re.findall(r"Loaded experiment state at .*env_steps=(\d+)", proc.stderr + proc.stdout)]
+    assert loaded and loaded[0] == steps_b
+    assert _env_steps(find_checkpoint(exp)[0]) > steps_b
+    steps = [int(r["env_steps"]) for r in read_metrics(exp / "metrics.csv")]
+    assert steps == sorted(steps) and steps[-1] > steps_a  # one CSV across the three runs
+    assert np.isfinite(float(read_metrics(exp / "metrics.csv")[-1]["len"]))
