@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from maestromotif.rl.config import DEFAULT_REWARD_DIRS, FLAGS, eps_quantiles, meta_policy_file, parse_cfg, reward_dirs
+from maestromotif.rl.config import (
+    DEFAULT_REWARD_DIRS,
+    FLAGS,
+    eps_quantiles,
+    meta_policy_file,
+    parse_cfg,
+    reward_dirs,
+)
 from maestromotif.rl.train import main
 from maestromotif.utils.errors import UserError
 
