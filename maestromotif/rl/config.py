@@ -91,7 +91,7 @@ SF_DEFAULTS: dict[str, Any] = {
     "train_dir": "train_dir/skill_policy",
     "experiment": "default",
     "num_workers": 2,
-    "num_envs_per_worker": 8,
+    "num_envs_per_worker": 16,
     "batch_size": 1024,
     "rnn_size": 128,
     "save_every_sec": 300,

@@ -8,7 +8,7 @@ skill - as the paper). Both encoders read the keys of :mod:`maestromotif.rl.obs`
   "Chaotic Dwarven GPT-5" agent - a conv net over the RGB pixel crop of the tty around the agent,
   a message encoder and a bottom-line-stats MLP.
 - :class:`FastEncoder` (``--encoder fast``): learned embeddings of the characters and colours of an
-  11x11 tty crop, two small convolutions, the same message and stats encoders. About 8x fewer
+  11x11 tty crop, two small convolutions, a smaller message encoder. About 10x fewer
   multiply-adds per step than the pixel net (see README "Skill training" for measured speeds).
 
 :data:`ENCODERS` is the registry ``--encoder`` chooses from; :func:`make_encoder` is the module-level
@@ -42,8 +42,8 @@ class MessageEncoder(nn.Module):
         super().__init__()
         self.emb = nn.Embedding(256, emb, padding_idx=0)
         self.conv = nn.Sequential(
-            nn.Conv1d(emb, hid, 5, stride=2, padding=2), nn.ELU(),
-            nn.Conv1d(hid, hid, 5, stride=2, padding=2), nn.ELU(),
+            nn.Conv1d(emb, hid // 2, 5, stride=2, padding=2), nn.ELU(),
+            nn.Conv1d(hid // 2, hid, 5, stride=2, padding=2), nn.ELU(),
         )
         n = hid * ((MESSAGE_CHARS + 3) // 4)
         self.fc = nn.Sequential(nn.Linear(n, out), nn.ELU())
@@ -74,10 +74,12 @@ class _SkillEncoder(Encoder):
     view_out = 256
     out_size = 256
 
+    message_out = 128
+
     def __init__(self, cfg, obs_space):
         super().__init__(cfg)
         self.view = self.make_view(obs_space["obs"].shape)
-        self.message = MessageEncoder()
+        self.message = MessageEncoder(self.message_out)
         self.stats = StatsEncoder()
         n = self.view_out + self.message.out_size + self.stats.out_size
         self.fuse = nn.Sequential(nn.Linear(n, self.out_size), nn.ELU())
@@ -130,8 +132,8 @@ class _CharView(nn.Module):
         self.chars = nn.Embedding(256, emb)
         self.colors = nn.Embedding(16, emb)
         self.conv = nn.Sequential(
-            nn.Conv2d(emb, 32, 3), nn.ELU(),
-            nn.Conv2d(32, 32, 3, stride=2), nn.ELU(),
+            nn.Conv2d(emb, 32, 3, stride=2), nn.ELU(),
+            nn.Conv2d(32, 32, 3), nn.ELU(),
             nn.Flatten(),
         )
         with torch.no_grad():
@@ -144,9 +146,11 @@ class _CharView(nn.Module):
 
 
 class FastEncoder(_SkillEncoder):
-    """Character/colour embeddings of the ``(2, 11, 11)`` crop."""
+    """Character/colour embeddings of the ``(2, 11, 11)`` crop (small layers: CPU-friendly)."""
 
     view_out = 128
+    message_out = 64
+    out_size = 192
 
     def make_view(self, shape) -> nn.Module:
         return _CharView(shape, self.view_out)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from nle import nethack as nh
 
-from maestromotif.nethack.obs import BL, DUNGEONS_OF_DOOM, GNOMISH_MINES, OCLASS, local_view, message_text
+from maestromotif.nethack.obs import BL, DUNGEONS_OF_DOOM, GNOMISH_MINES, OCLASS, message_text
 from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP
 from maestromotif.skills.table import SKILL_NAMES
 
@@ -94,6 +94,7 @@ class AttributeTracker:
         self.values: dict[str, Any] = {}
         self.events: dict[str, int] = dict.fromkeys(BEHAVIOURS, 0)
         self._kit = np.full(256, -1, dtype=np.int16)
+        self._inv_key, self._inv_count = b"", 0
         self._explored: dict[tuple[int, int], int] = {}
         self._prev_depth = 1
         self._prev_dnum = DUNGEONS_OF_DOOM
@@ -103,6 +104,7 @@ class AttributeTracker:
     def reset(self, obs: dict, info: dict | None = None) -> None:
         # _kit[letter] = object class of the starting item with that letter (-1: none)
         self._kit = np.full(256, -1, dtype=np.int16)
+        self._inv_key, self._inv_count = b"", 0
         letters = obs["inv_letters"]
         self._kit[letters[letters != 0]] = obs["inv_oclasses"][letters != 0]
         self._explored = {}
@@ -121,8 +123,8 @@ class AttributeTracker:
 
     # -------------------------------------------------------------- internals
     def _observe(self, obs: dict, messages: Sequence[str], first: bool) -> dict[str, int]:
-        v, b = self.values, obs["blstats"]
-        depth, dnum, hunger = int(b[BL.DEPTH]), int(b[BL.DNUM]), int(b[BL.HUNGER])
+        v, b = self.values, obs["blstats"].tolist()  # python ints: much cheaper to index than numpy
+        depth, dnum, hunger = b[BL.DEPTH], b[BL.DNUM], b[BL.HUNGER]
         ev = dict.fromkeys(BEHAVIOURS, 0)
         if not first:
             ev["descents"] = int(depth > self._prev_depth)
@@ -142,23 +144,23 @@ class AttributeTracker:
         if self.branch_depth == UNKNOWN_BRANCH and dnum == DUNGEONS_OF_DOOM:
             if np.count_nonzero(glyphs == DOWNSTAIR_GLYPH) > 1:  # the fork level has two '>'
                 self.branch_depth = depth
-        key = (dnum, int(b[BL.DLEVEL]))
+        key = (dnum, b[BL.DLEVEL])
         seen = int(np.count_nonzero(glyphs != STONE_GLYPH))
         if key in self._explored:
             ev["cells_explored"] = max(0, seen - self._explored[key])
         self._explored[key] = max(seen, self._explored.get(key, 0))
 
-        v["experience_level"] = int(b[BL.XP])
-        v["experience_points"] = int(b[BL.EXP])
-        v["gold"] = int(b[BL.GOLD])
-        v["hp"] = int(b[BL.HP])
-        v["max_hp"] = int(b[BL.HPMAX])
+        v["experience_level"] = b[BL.XP]
+        v["experience_points"] = b[BL.EXP]
+        v["gold"] = b[BL.GOLD]
+        v["hp"] = b[BL.HP]
+        v["max_hp"] = b[BL.HPMAX]
         v["hunger"] = hunger
         v["is_hungry"] = hunger >= HUNGRY
         v["has_been_hungry"] = v["has_been_hungry"] or hunger >= HUNGRY
         v["visited_mines"] = v["visited_mines"] or dnum == GNOMISH_MINES
         v["max_depth_reached"] = max(v["max_depth_reached"], depth)
-        v["turn"] = int(b[BL.TIME])
+        v["turn"] = b[BL.TIME]
         v["levels_visited"].add((dnum, depth))
         v["kills"] += ev["kills"]
         v["items_sold"] += ev["items_sold"]
@@ -170,8 +172,12 @@ class AttributeTracker:
     def num_items(self, obs: dict) -> int:
         """Droppable items carried: collected this episode (not the starting kit), not food or coins."""
         letters, oc = obs["inv_letters"], obs["inv_oclasses"]
+        key = letters.tobytes() + oc.tobytes()
+        if key == self._inv_key:  # the inventory rarely changes: skip the numpy work
+            return self._inv_count
         keep = (letters != 0) & (oc != _NOT_DROPPABLE[0]) & (oc != _NOT_DROPPABLE[1]) & (self._kit[letters] != oc)
-        return int(np.count_nonzero(keep))
+        self._inv_key, self._inv_count = key, int(np.count_nonzero(keep))
+        return self._inv_count
 
 
 class OptionsController:
@@ -196,6 +202,8 @@ class OptionsController:
         self.preconditions = (False, False)  # (merchant, worshipper), as of the last step
         self._stats: dict[str, float] = {}
         self.errors: list[str] = []  # first few error texts, for logs
+        self._pad_chars: np.ndarray | None = None
+        self._pad_colors: np.ndarray | None = None
 
     # -------------------------------------------------------------- properties
     @property
@@ -247,8 +255,7 @@ class OptionsController:
         self._set_attributes()
         b = obs["blstats"]
         depth, dnum = int(b[BL.DEPTH]), int(b[BL.DNUM])
-        chars, colors = local_view(obs["tty_chars"], obs["tty_colors"], b, radius=3)
-        colors[3, 3] = 0
+        chars, colors = self._local_view(obs)
         pre = self._call("skill_precondition", (False, False), chars, colors,
                          self.tracker.values["num_items"], COLOR_MAP)
         try:
@@ -271,6 +278,21 @@ class OptionsController:
         return dict(self._stats)
 
     # -------------------------------------------------------------- internals
+    def _local_view(self, obs: dict) -> tuple[np.ndarray, np.ndarray]:
+        """7x7 tty characters/colours around the agent (as ``obs.local_view``), agent's colour 0."""
+        pad, (rows, cols) = 3, obs["tty_chars"].shape
+        if self._pad_chars is None or self._pad_chars.shape != (rows + 2 * pad, cols + 2 * pad):
+            self._pad_chars = np.full((rows + 2 * pad, cols + 2 * pad), ord(" "), dtype=np.uint8)
+            self._pad_colors = np.zeros((rows + 2 * pad, cols + 2 * pad), dtype=np.int8)
+        self._pad_chars[pad:pad + rows, pad:pad + cols] = obs["tty_chars"]
+        self._pad_colors[pad:pad + rows, pad:pad + cols] = obs["tty_colors"]
+        b = obs["blstats"]
+        y, x = int(b[BL.Y]) + 1, int(b[BL.X])  # map rows start on tty row 1; +pad -radius cancel
+        chars = self._pad_chars[y:y + 7, x:x + 7].copy()
+        colors = self._pad_colors[y:y + 7, x:x + 7].copy()
+        colors[3, 3] = 0
+        return chars, colors
+
     def _start(self, skill: str, obs: dict) -> None:
         self._skill = skill
         self.player.skill = skill  # keep the player's view in sync (some generated code reads it)

@@ -1,0 +1,169 @@
+"""Speed of skill training, as ratios measured in one run (medians; the machine may be shared).
+
+    python bench/rl.py [--seconds 90] [--workers 2] [--envs 8] [--reward_dir "['d0', ..., 'd4']"]
+
+1. raw NLE: ``NetHackScore-v0`` with random actions in ``--workers`` processes at once (the cores
+   training uses) -> total steps/s;
+2. APPO training (``scripts.main``, real sample-factory, ``--llm_reward 0``) with the fast encoder and
+   with the CDGPT5-style encoder, ``--seconds`` each -> median of sample-factory's 10-second FPS
+   after warm-up;
+3. intrinsic rewards on vs off: the training env (:class:`maestromotif.rl.env.SkillEnv`) stepped with
+   the five reward models and without, in alternating blocks in one process -> median steps/s.
+   (The reward is the only difference between the two training configurations, so the env-level
+   ratio isolates it from the noise of whole training runs.) Reward dirs: ``--reward_dir``, else the
+   shipped ``train_dir/skill_rewards/gemma270m_*_default``, else small real models trained on the
+   spot with :func:`maestromotif.reward.make_test_reward_dirs`.
+
+Prints the ratios: training / raw NLE (goal >= 0.25), rewards on / off (goal >= 0.95), fast / CDGPT5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("USER", "agent")
+
+BENCH_POLICY = textwrap.dedent('''
+    import random
+
+    class NetHackPlayer:
+        def __init__(self, max_depth, branch_depth):
+            self.max_depth, self.branch_depth = max_depth, branch_depth
+        def set_initial_values(self):
+            self.skill = "discoverer"
+        def skill_precondition(self, char_ascii_encodings, char_ascii_colors, num_items, color_map):
+            return False, False
+        def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
+            return skill_time >= 50 or current_depth != previous_depth
+        def perform_task(self, current_skill, dungeon_depth, branch_number, merchant_precondition,
+                         worshipper_precondition):
+            return random.choice(["discoverer", "descender", "ascender", "worshipper", "merchant"])
+''')
+
+
+def _raw_nle_worker(seconds: float, q) -> None:
+    import gymnasium as gym
+    import nle  # noqa: F401  (registers the envs)
+
+    env = gym.make("NetHackScore-v0")
+    env.reset(seed=0)
+    n, t0 = 0, time.time()
+    while time.time() - t0 < seconds:
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        n += 1
+        if term or trunc:
+            env.reset()
+    q.put(n / (time.time() - t0))
+
+
+def raw_nle(workers: int, seconds: float) -> float:
+    q = mp.Queue()
+    procs = [mp.Process(target=_raw_nle_worker, args=(seconds, q)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    rates = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return sum(rates)
+
+
+def train_fps(encoder: str, seconds: float, workers: int, envs: int, policy: Path, tmp: Path) -> tuple[float, int]:
+    cmd = [sys.executable, "-m", "scripts.main", "--encoder", encoder, "--llm_reward", "0", "--meta_policy",
+           str(policy), "--train_dir", str(tmp / "train"), "--experiment", f"bench_{encoder}",
+           "--num_workers", str(workers), "--num_envs_per_worker", str(envs), "--obs_scale", "255.0",
+           "--train_for_seconds", str(int(seconds)), "--train_for_env_steps", "1_000_000_000",
+           "--restart_behavior", "overwrite", "--save_every_sec", "100000"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 600)
+    log = out.stdout + out.stderr
+    if out.returncode != 0:
+        raise SystemExit(f"training run failed:\n{log[-3000:]}")
+    fps = [float(x) for x in re.findall(r"Fps is \(10 sec: ([0-9.]+)", log)]
+    steps = int(re.findall(r"Collected \{0: (\d+)\}", log)[-1])
+    warm = [f for f in fps[3:] if f > 0] or [f for f in fps if f > 0]
+    return (statistics.median(warm) if warm else 0.0), steps
+
+
+def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
+    from maestromotif.rl.config import DEFAULT_REWARD_DIRS
+
+    if arg:
+        from types import SimpleNamespace
+
+        from maestromotif.rl.config import reward_dirs as parse
+
+        return parse(SimpleNamespace(reward_dir=arg))
+    if all((ROOT / d).is_dir() for d in DEFAULT_REWARD_DIRS):
+        return [str(ROOT / d) for d in DEFAULT_REWARD_DIRS]
+    from maestromotif.reward import make_test_reward_dirs
+
+    print("(no shipped reward models: training small real ones for the benchmark)")
+    return [str(d) for d in make_test_reward_dirs(tmp / "rewards")]
+
+
+def rewards_on_off(dirs: list[str], policy: Path, blocks: int = 6, steps: int = 1500) -> tuple[float, float]:
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    from maestromotif.rl.env import SkillEnv, SkillEnvConfig, load_skill_rewards
+
+    cfg_on = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.1, reward_dirs=tuple(dirs),
+                            eps_threshold_quantile=0.5, max_episode_steps=2000)
+    cfg_off = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.0, max_episode_steps=2000)
+    envs = {"on": SkillEnv(cfg_on, rewards=load_skill_rewards(cfg_on)), "off": SkillEnv(cfg_off)}
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    moves = [1, 2, 3, 4, 5, 6, 7, 8, 22]  # moves and search: long episodes, many distinct messages
+    for b in range(blocks):
+        for name in (("on", "off") if b % 2 == 0 else ("off", "on")):
+            env, rng = envs[name], np.random.default_rng(b)
+            env.reset(seed=b)
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                _, _, term, trunc, _ = env.step(int(rng.choice(moves)))
+                if term or trunc:
+                    env.reset()
+            rates[name].append(steps / (time.perf_counter() - t0))
+    return statistics.median(rates["on"]), statistics.median(rates["off"])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=150, help="length of each training run (startup included)")
+    p.add_argument("--workers", type=int, default=2, help="env worker processes (and raw NLE processes)")
+    p.add_argument("--envs", type=int, default=16, help="environments per worker")
+    p.add_argument("--reward_dir", default=None, help="five reward dirs (list literal); default: shipped or synthetic")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        policy = tmp / "execution.py"
+        policy.write_text(BENCH_POLICY)
+        raw = raw_nle(args.workers, 15)
+        print(f"raw NLE, {args.workers} processes: {raw:.0f} steps/s")
+        fast, n_fast = train_fps("fast", args.seconds, args.workers, args.envs, policy, tmp)
+        print(f"APPO training, fast encoder: {fast:.0f} env steps/s ({n_fast} steps)")
+        cdg, n_cdg = train_fps("cdgpt5", args.seconds, args.workers, args.envs, policy, tmp)
+        print(f"APPO training, cdgpt5 encoder: {cdg:.0f} env steps/s ({n_cdg} steps)")
+        dirs = reward_dirs(args.reward_dir, tmp)
+        on, off = rewards_on_off(dirs, policy)
+        print(f"training env with the five intrinsic rewards: {on:.0f} steps/s, without: {off:.0f} steps/s")
+    print("\nratios (one run, medians):")
+    print(f"  training (fast) / raw NLE on {args.workers} cores: {fast / raw:.3f}   (goal >= 0.25)")
+    print(f"  training (cdgpt5) / raw NLE:                {cdg / raw:.3f}")
+    print(f"  intrinsic rewards on / off:                 {on / off:.3f}   (goal >= 0.95)")
+    print(f"  fast / cdgpt5 encoder:                      {fast / max(cdg, 1e-9):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
