@@ -5,8 +5,8 @@
 1. raw NLE: ``NetHackScore-v0`` with random actions in ``--workers`` processes at once (the cores
    training uses) -> total steps/s;
 2. APPO training (``scripts.main``, real sample-factory, ``--llm_reward 0``) with the fast encoder and
-   with the CDGPT5-style encoder, ``--seconds`` each -> median of sample-factory's 10-second FPS
-   after warm-up;
+   with the CDGPT5-style encoder, ``--seconds`` each -> env steps/s from the first training batch
+   (workers started) to the end of the run;
 3. intrinsic rewards on vs off: the training env (:class:`maestromotif.rl.env.SkillEnv`) stepped with
    the five reward models and without, in alternating blocks in one process -> median steps/s.
    (The reward is the only difference between the two training configurations, so the env-level
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,10 +90,15 @@ def train_fps(encoder: str, seconds: float, workers: int, envs: int, policy: Pat
     log = out.stdout + out.stderr
     if out.returncode != 0:
         raise SystemExit(f"training run failed:\n{log[-3000:]}")
-    fps = [float(x) for x in re.findall(r"Fps is \(10 sec: ([0-9.]+)", log)]
+    # sample-factory reports "Total num frames: N" every 5 s; measure from the first report after the
+    # first training batch (workers started, envs decorrelated) to the last one.
+    pts = [(datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp(), int(n)) for t, n in
+           re.findall(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+)\]\[\d+\] Fps is .*?Total num frames: (\d+)", log)]
     steps = int(re.findall(r"Collected \{0: (\d+)\}", log)[-1])
-    warm = [f for f in fps[3:] if f > 0] or [f for f in fps if f > 0]
-    return (statistics.median(warm) if warm else 0.0), steps
+    warm = [p for p in pts if p[1] > 0]
+    if len(warm) < 2 or warm[-1][0] <= warm[0][0]:
+        return 0.0, steps
+    return (warm[-1][1] - warm[0][1]) / (warm[-1][0] - warm[0][0]), steps
 
 
 def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
@@ -155,9 +161,14 @@ def main() -> None:
         print(f"APPO training, fast encoder: {fast:.0f} env steps/s ({n_fast} steps)")
         cdg, n_cdg = train_fps("cdgpt5", args.seconds, args.workers, args.envs, policy, tmp)
         print(f"APPO training, cdgpt5 encoder: {cdg:.0f} env steps/s ({n_cdg} steps)")
-        dirs = reward_dirs(args.reward_dir, tmp)
-        on, off = rewards_on_off(dirs, policy)
-        print(f"training env with the five intrinsic rewards: {on:.0f} steps/s, without: {off:.0f} steps/s")
+        try:
+            dirs = reward_dirs(args.reward_dir, tmp)
+        except ImportError as e:
+            print(f"intrinsic rewards: n/a ({e})")
+            on = off = float("nan")
+        else:
+            on, off = rewards_on_off(dirs, policy)
+            print(f"training env with the five intrinsic rewards: {on:.0f} steps/s, without: {off:.0f} steps/s")
     print("\nratios (one run, medians):")
     print(f"  training (fast) / raw NLE on {args.workers} cores: {fast / raw:.3f}   (goal >= 0.25)")
     print(f"  training (cdgpt5) / raw NLE:                {cdg / raw:.3f}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from maestromotif.data.policies import make_policy
 from maestromotif.nethack.env import make_env
 from maestromotif.rl.actor import find_checkpoint, load_actor
 from maestromotif.rl.observers import read_metrics
@@ -83,6 +84,15 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
         obs, _, done, trunc, _ = env.step(int(actions[0]))
         if done or trunc:
             obs, _ = env.reset()
+    # ... and as a dataset-collection policy, with the training policy over skills
+    policy = make_policy(str(exp), seed=0)
+    obs, info = env.reset(seed=1)
+    policy.reset(obs, info)
+    for _ in range(60):
+        obs, _, done, trunc, info = env.step(policy.act(obs, info))
+        if done or trunc:
+            break
+    assert policy.controller.stats()["discoverer_steps"] >= 1
     env.close()
     rows = read_metrics(exp / "metrics.csv")
     assert rows and float(rows[-1]["episodes"]) >= 1 and rows[-1]["skills/discoverer_steps"] != ""
