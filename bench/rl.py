@@ -7,8 +7,9 @@
 2. APPO training (``scripts.main``, real sample-factory, ``--llm_reward 0``) with the fast encoder and
    with the CDGPT5-style encoder, ``--seconds`` each -> env steps/s from the first training batch
    (workers started) to the end of the run;
-3. intrinsic rewards on vs off: the training env (:class:`maestromotif.rl.env.SkillEnv`) stepped with
-   the five reward models and without, in alternating blocks in one process -> median steps/s.
+3. intrinsic rewards on vs off: 16 training envs (:class:`maestromotif.rl.env.SkillEnv`, like one
+   rollout worker) stepped with the five reward models and without, in alternating blocks in one
+   process -> median steps/s.
    (The reward is the only difference between the two training configurations, so the env-level
    ratio isolates it from the noise of whole training runs.) Reward dirs: ``--reward_dir``, else the
    shipped ``train_dir/skill_rewards/gemma270m_*_default``, else small real models trained on the
@@ -118,25 +119,32 @@ def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
     return [str(d) for d in make_test_reward_dirs(tmp / "rewards")]
 
 
-def rewards_on_off(dirs: list[str], policy: Path, blocks: int = 6, steps: int = 1500) -> tuple[float, float]:
+def rewards_on_off(dirs: list[str], policy: Path, envs: int = 16, blocks: int = 8, steps: int = 3000
+                   ) -> tuple[float, float]:
+    """Like one rollout worker: ``envs`` environments per mode stepped round-robin (sharing the
+    process's reward models and cache), modes alternating in blocks of ``steps`` steps."""
     import numpy as np
     import torch
 
     torch.set_num_threads(1)
-    from maestromotif.rl.env import SkillEnv, SkillEnvConfig, load_skill_rewards
+    from maestromotif.rl.env import SkillEnv, SkillEnvConfig
 
     cfg_on = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.1, reward_dirs=tuple(dirs),
                             eps_threshold_quantile=0.5, max_episode_steps=2000)
     cfg_off = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.0, max_episode_steps=2000)
-    envs = {"on": SkillEnv(cfg_on, rewards=load_skill_rewards(cfg_on)), "off": SkillEnv(cfg_off)}
+    pools = {"on": [SkillEnv(cfg_on, env_index=i) for i in range(envs)],
+             "off": [SkillEnv(cfg_off, env_index=i) for i in range(envs)]}
+    for pool in pools.values():
+        for i, env in enumerate(pool):
+            env.reset(seed=i)
     rates: dict[str, list[float]] = {"on": [], "off": []}
     moves = [1, 2, 3, 4, 5, 6, 7, 8, 22]  # moves and search: long episodes, many distinct messages
     for b in range(blocks):
         for name in (("on", "off") if b % 2 == 0 else ("off", "on")):
-            env, rng = envs[name], np.random.default_rng(b)
-            env.reset(seed=b)
+            rng = np.random.default_rng(b)
             t0 = time.perf_counter()
-            for _ in range(steps):
+            for k in range(steps):
+                env = pools[name][k % envs]
                 _, _, term, trunc, _ = env.step(int(rng.choice(moves)))
                 if term or trunc:
                     env.reset()

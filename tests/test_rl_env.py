@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from maestromotif.data.captions import stat_deltas
 from maestromotif.nethack.actions import ACTION_INDEX
 from maestromotif.nethack.env import make_env
 from maestromotif.rl.actor import SkillActor
 from maestromotif.rl.config import parse_cfg
-from maestromotif.rl.env import SkillEnv, SkillEnvConfig, episode_stat_keys
+from maestromotif.rl.env import SkillEnv, SkillEnvConfig, episode_stat_keys, fast_stat_deltas
 from maestromotif.rl.obs import VIEW_SHAPES, ObsBuilder, batch_obs, glyph_bitmaps, observation_space
 from maestromotif.skills.table import SKILL_NAMES
 
@@ -88,6 +89,13 @@ def test_env_observations_rewards_and_episode_stats(policy_path, encoder):
         if stats[f"skills/{s}_steps"]:
             assert stats[f"skills/{s}_intrinsic_mean"] == pytest.approx(SKILL_NAMES.index(s) + 1)
     env.close()
+
+
+def test_fast_stat_deltas_match_the_captions_module():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        a, b = rng.integers(0, 4, size=6).tolist(), rng.integers(0, 4, size=6).tolist()
+        assert np.array_equal(np.asarray(fast_stat_deltas(a, b), dtype=np.float32), stat_deltas([a, b]))
 
 
 def test_views_are_centred_on_the_agent():

@@ -125,3 +125,58 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
     steps = [int(r["env_steps"]) for r in read_metrics(exp / "metrics.csv")]
     assert steps == sorted(steps) and steps[-1] > steps_a  # one CSV across the three runs
     assert np.isfinite(float(read_metrics(exp / "metrics.csv")[-1]["len"]))
+
+
+@pytest.fixture(scope="module")
+def reward_dirs(tmp_path_factory):
+    synthetic = pytest.importorskip("maestromotif.reward.synthetic")  # the reward phase's own trainer
+    return [str(d) for d in synthetic.make_test_reward_dirs(tmp_path_factory.mktemp("rewards"))]
+
+
+def test_env_pays_the_running_skills_real_intrinsic_reward(reward_dirs, tmp_path):
+    from maestromotif.data.captions import stat_deltas
+    from maestromotif.nethack.obs import caption_stats
+    from maestromotif.reward import SkillRewardSet
+    from maestromotif.rl.env import SkillEnv, SkillEnvConfig
+
+    policy = tmp_path / "execution.py"
+    policy.write_text(POLICY)
+    cfg = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.1, reward_dirs=tuple(reward_dirs),
+                         eps_threshold_quantile=0.0, beta_count_exponent=3.0, max_episode_steps=200)
+    env = SkillEnv(cfg)
+    twin = SkillRewardSet.load(reward_dirs, 0.0, 3.0)  # the same reward, recomputed independently
+    obs, _ = env.reset(seed=4)
+    prev, total = caption_stats(env.last_obs["blstats"]), 0.0
+    for i in range(200):
+        running = env.controller.skill_index
+        obs, reward, term, trunc, info = env.step([1, 2, 3, 4, 22][i % 5])
+        cur = caption_stats(env.last_obs["blstats"])
+        assert reward == pytest.approx(0.1 * twin.step(env.last_obs["message"], stat_deltas([prev, cur]), running))
+        prev, total = cur, total + abs(reward)
+        if term or trunc:
+            break
+    assert total > 0
+    # envs of one process share the models and cache, never the episode's message counts
+    from maestromotif.rl.env import load_skill_rewards
+
+    a, b = load_skill_rewards(cfg), load_skill_rewards(cfg)
+    msg, zero = "You find a hidden passage.", (0.0,) * 5
+    ra1, ra2, rb1 = a.step(msg, zero, 0), a.step(msg, zero, 0), b.step(msg, zero, 0)
+    assert ra1 != 0 and rb1 == ra1 and ra2 == pytest.approx(ra1 / 2 ** 3)
+    stats = info["episode_extra_stats"]
+    assert "skills/discoverer_intrinsic_mean" in stats
+    env.close()
+
+
+@pytest.mark.slow
+def test_training_with_real_reward_models(reward_dirs, tmp_path):
+    cmd = _cmd(tmp_path, 15, "--serial_mode", "True", "--num_workers", "1")
+    i = cmd.index("--llm_reward")
+    cmd[i + 1] = "0.1"
+    cmd += ["--reward_dir", str(reward_dirs), "--eps_threshold_quantile", "0.5"]
+    proc, _ = _run(cmd, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    exp = tmp_path / "train" / "run"
+    assert _env_steps(find_checkpoint(exp)[0]) > 0
+    rows = read_metrics(exp / "metrics.csv")
+    assert rows and rows[-1]["skills/discoverer_intrinsic_mean"] != ""

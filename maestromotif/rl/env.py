@@ -20,6 +20,7 @@ TensorBoard (section ``skills``) and :mod:`maestromotif.rl.observers` writes to 
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass
 from functools import cache
@@ -28,7 +29,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from maestromotif.data.captions import stat_deltas
 from maestromotif.nethack.actions import NUM_ACTIONS
 from maestromotif.nethack.env import make_env
 from maestromotif.nethack.obs import caption_stats
@@ -72,21 +72,42 @@ class SkillEnvConfig:
         )
 
 
+_DELTA_COLUMNS = (0, 1, 2, 4, 5)  # caption stats without maxhp: dlvl, gold, hp, xl, hunger
+
+
+def fast_stat_deltas(prev: list[int], cur: list[int]) -> tuple[float, ...]:
+    """:func:`maestromotif.data.captions.stat_deltas` of two caption-stat rows, in plain Python
+    (the numpy version costs more than the rest of the reward lookup on every env step)."""
+    return tuple(float(max(-1, min(1, cur[i] - prev[i]))) for i in _DELTA_COLUMNS)
+
+
 @cache
 def _policy_class(path: str) -> type:
     return load_policy_class(path)
 
 
-def load_skill_rewards(cfg: SkillEnvConfig):
-    """The five skills' runtime rewards (:class:`maestromotif.reward.SkillRewardSet`)."""
+@cache
+def _shared_rewards(reward_dirs: tuple[str, ...], eps: float | tuple[float, ...], beta: float):
     import torch
 
     torch.set_num_threads(1)  # one env process, one core: intra-op threads only add contention
     from maestromotif.reward import SkillRewardSet
 
-    eps = cfg.eps_threshold_quantile
-    eps = list(eps) if isinstance(eps, tuple) else eps
-    return SkillRewardSet.load(list(cfg.reward_dirs), eps, cfg.beta_count_exponent, "cpu")
+    return SkillRewardSet.load(list(reward_dirs), list(eps) if isinstance(eps, tuple) else eps, beta, "cpu")
+
+
+def load_skill_rewards(cfg: SkillEnvConfig):
+    """The five skills' runtime rewards (:class:`maestromotif.reward.SkillRewardSet`) for one env.
+
+    The models and their reward cache are loaded once per process and shared by its environments
+    (a new message is scored once per worker, not once per env); each env gets its own per-episode
+    message counts N(message) (the set's public ``counts``), so :meth:`SkillRewardSet.step` and
+    ``reset`` keep their meaning.
+    """
+    shared = _shared_rewards(tuple(cfg.reward_dirs), cfg.eps_threshold_quantile, float(cfg.beta_count_exponent))
+    mine = copy.copy(shared)  # shares the models and the cache dict ...
+    mine.counts = {}  # ... but not the episode's message counts
+    return mine
 
 
 class SkillEnv(gym.Env):
@@ -132,7 +153,7 @@ class SkillEnv(gym.Env):
         reward = self.cfg.extrinsic_reward * score_delta
         cur_stats = caption_stats(obs["blstats"])
         if self.rewards is not None:
-            deltas = stat_deltas([self._prev_stats, cur_stats])
+            deltas = fast_stat_deltas(self._prev_stats, cur_stats)
             r_int = float(self.rewards.step(obs["message"], deltas, running))
             self._intrinsic[running] += r_int
             reward += self.cfg.llm_reward * r_int
