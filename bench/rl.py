@@ -3,11 +3,12 @@
     python bench/rl.py [--seconds 90] [--workers 2] [--envs 8] [--reward_dir "['d0', ..., 'd4']"]
 
 1. raw NLE: ``NetHackScore-v0`` with random actions in ``--workers`` processes at once (the cores
-   training uses) -> total steps/s;
+   training uses) -> total steps/s; measured at the start, middle and end, median (shared machine);
 2. APPO training (``scripts.main``, real sample-factory, ``--llm_reward 0``) with the fast encoder and
-   with the CDGPT5-style encoder, ``--seconds`` each -> env steps/s from the first training batch
-   (workers started) to the end of the run;
-3. intrinsic rewards on vs off: 16 training envs (:class:`maestromotif.rl.env.SkillEnv`, like one
+   with the CDGPT5-style encoder, and with the fast encoder plus the five intrinsic rewards
+   (``--llm_reward 0.1``), ``--seconds`` each -> env steps/s from the first training batch (workers
+   started) to the end of the run;
+3. intrinsic rewards on vs off at env level: 16 training envs (:class:`maestromotif.rl.env.SkillEnv`, like one
    rollout worker) stepped with the five reward models and without, in alternating blocks in one
    process -> median steps/s.
    (The reward is the only difference between the two training configurations, so the env-level
@@ -15,7 +16,8 @@
    shipped ``train_dir/skill_rewards/gemma270m_*_default``, else small real models trained on the
    spot with :func:`maestromotif.reward.make_test_reward_dirs`.
 
-Prints the ratios: training / raw NLE (goal >= 0.25), rewards on / off (goal >= 0.95), fast / CDGPT5.
+Prints the ratios: training / raw NLE (goal >= 0.25), rewards on / off (goal >= 0.95; training runs
+and env level), fast / CDGPT5.
 """
 
 from __future__ import annotations
@@ -81,12 +83,13 @@ def raw_nle(workers: int, seconds: float) -> float:
     return sum(rates)
 
 
-def train_fps(encoder: str, seconds: float, workers: int, envs: int, policy: Path, tmp: Path) -> tuple[float, int]:
+def train_fps(encoder: str, seconds: float, workers: int, envs: int, policy: Path, tmp: Path,
+              extra: list[str] | None = None) -> tuple[float, int]:
     cmd = [sys.executable, "-m", "scripts.main", "--encoder", encoder, "--llm_reward", "0", "--meta_policy",
            str(policy), "--train_dir", str(tmp / "train"), "--experiment", f"bench_{encoder}",
            "--num_workers", str(workers), "--num_envs_per_worker", str(envs), "--obs_scale", "255.0",
            "--train_for_seconds", str(int(seconds)), "--train_for_env_steps", "1_000_000_000",
-           "--restart_behavior", "overwrite", "--save_every_sec", "100000"]
+           "--restart_behavior", "overwrite", "--save_every_sec", "100000", *(extra or [])]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 600)
     log = out.stdout + out.stderr
     if out.returncode != 0:
@@ -163,25 +166,36 @@ def main() -> None:
         tmp = Path(d)
         policy = tmp / "execution.py"
         policy.write_text(BENCH_POLICY)
-        raw = raw_nle(args.workers, 15)
-        print(f"raw NLE, {args.workers} processes: {raw:.0f} steps/s")
-        fast, n_fast = train_fps("fast", args.seconds, args.workers, args.envs, policy, tmp)
-        print(f"APPO training, fast encoder: {fast:.0f} env steps/s ({n_fast} steps)")
-        cdg, n_cdg = train_fps("cdgpt5", args.seconds, args.workers, args.envs, policy, tmp)
-        print(f"APPO training, cdgpt5 encoder: {cdg:.0f} env steps/s ({n_cdg} steps)")
         try:
             dirs = reward_dirs(args.reward_dir, tmp)
         except ImportError as e:
             print(f"intrinsic rewards: n/a ({e})")
-            on = off = float("nan")
-        else:
+            dirs = None
+        raws = [raw_nle(args.workers, 15)]
+        print(f"raw NLE, {args.workers} processes: {raws[-1]:.0f} steps/s")
+        fast, n_fast = train_fps("fast", args.seconds, args.workers, args.envs, policy, tmp)
+        print(f"APPO training, fast encoder: {fast:.0f} env steps/s ({n_fast} steps)")
+        cdg, n_cdg = train_fps("cdgpt5", args.seconds, args.workers, args.envs, policy, tmp)
+        print(f"APPO training, cdgpt5 encoder: {cdg:.0f} env steps/s ({n_cdg} steps)")
+        raws.append(raw_nle(args.workers, 15))
+        print(f"raw NLE, {args.workers} processes: {raws[-1]:.0f} steps/s")
+        on = off = train_on = float("nan")
+        if dirs is not None:
+            train_on, n_on = train_fps("fast", args.seconds, args.workers, args.envs, policy, tmp,
+                                       ["--llm_reward", "0.1", "--reward_dir", str(dirs),
+                                        "--eps_threshold_quantile", "0.5"])
+            print(f"APPO training, fast encoder, five intrinsic rewards: {train_on:.0f} env steps/s ({n_on} steps)")
             on, off = rewards_on_off(dirs, policy)
-            print(f"training env with the five intrinsic rewards: {on:.0f} steps/s, without: {off:.0f} steps/s")
-    print("\nratios (one run, medians):")
+            print(f"16 training envs with the five intrinsic rewards: {on:.0f} steps/s, without: {off:.0f} steps/s")
+        raws.append(raw_nle(args.workers, 15))
+        print(f"raw NLE, {args.workers} processes: {raws[-1]:.0f} steps/s")
+    raw = statistics.median(raws)
+    print("\nratios (one run; raw NLE = median of 3 measurements spread over the run):")
     print(f"  training (fast) / raw NLE on {args.workers} cores: {fast / raw:.3f}   (goal >= 0.25)")
     print(f"  training (cdgpt5) / raw NLE:                {cdg / raw:.3f}")
-    print(f"  intrinsic rewards on / off:                 {on / off:.3f}   (goal >= 0.95)")
-    print(f"  fast / cdgpt5 encoder:                      {fast / max(cdg, 1e-9):.2f}x")
+    print(f"  intrinsic rewards on / off, training runs:  {train_on / fast:.3f}   (goal >= 0.95)")
+    print(f"  intrinsic rewards on / off, env level:      {on / off:.3f}")
+    print(f"  fast / cdgpt5 encoder (training):           {fast / max(cdg, 1e-9):.2f}x")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from maestromotif.data.policies import make_policy
 from maestromotif.nethack.env import make_env
 from maestromotif.rl.actor import find_checkpoint, load_actor
 from maestromotif.rl.observers import read_metrics
+from maestromotif.rl.skill_report import ReportConfig, report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,6 +95,11 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
             break
     assert policy.controller.stats()["discoverer_steps"] >= 1
     env.close()
+    # ... and in the skill report (trained skill vs random skill conditioning vs random actions)
+    res = report(ReportConfig(policy=str(exp), steps=120, envs=2, max_episode_steps=80), progress=False)
+    assert set(res["modes"]) == {"skill", "random_skill", "random"}
+    assert res["modes"]["skill"]["per_skill"]["discoverer"]["steps"] > 0
+    assert (exp / "skill_report.md").read_text().startswith("Skill policy trained for")
     rows = read_metrics(exp / "metrics.csv")
     assert rows and float(rows[-1]["episodes"]) >= 1 and rows[-1]["skills/discoverer_steps"] != ""
     assert (exp / "curves.png").stat().st_size > 10_000 and (exp / "maestromotif_config.json").exists()
