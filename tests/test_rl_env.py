@@ -75,19 +75,24 @@ def test_env_observations_rewards_and_episode_stats(policy_path, encoder):
         done = term or trunc
         assert env.observation_space.contains(obs)
         # the skill that ran during the step is paid, the observation announces the next one
-        assert rewards.calls[-1][2] == running
         score = env._score - getattr(env, "_prev_score", 0.0)
         env._prev_score = env._score
-        assert reward == pytest.approx(0.5 * (running + 1) + 2.0 * score)
+        if env.last_obs["blstats"][12]:  # a game state (the game-over observation is all zeros)
+            assert rewards.calls[-1][2] == running and len(rewards.calls) == steps
+            assert reward == pytest.approx(0.5 * (running + 1) + 2.0 * score)
+        else:
+            assert term and reward == pytest.approx(2.0 * score)
         assert obs["skill"].argmax() == info["skill"] == env.controller.skill_index
-    assert trunc and steps == 120
+    assert (trunc and steps == 120) or (term and steps < 120)
     stats = info["episode_extra_stats"]
     assert set(stats) <= set(episode_stat_keys())
-    assert sum(stats[f"skills/{s}_steps"] for s in SKILL_NAMES) == 120
-    assert sum(stats[f"skills/{s}_activations"] for s in SKILL_NAMES) == 1 + stats["skills/skill_switches"] >= 20
-    for s in SKILL_NAMES:
+    assert sum(stats[f"skills/{s}_steps"] for s in SKILL_NAMES) == steps
+    assert sum(stats[f"skills/{s}_activations"] for s in SKILL_NAMES) == 1 + stats["skills/skill_switches"]
+    assert stats["skills/skill_switches"] >= (steps - 1) // 5
+    for i, s in enumerate(SKILL_NAMES):
         if stats[f"skills/{s}_steps"]:
-            assert stats[f"skills/{s}_intrinsic_mean"] == pytest.approx(SKILL_NAMES.index(s) + 1)
+            paid = sum(1 for c in rewards.calls if c[2] == i) * (i + 1)
+            assert stats[f"skills/{s}_intrinsic_mean"] == pytest.approx(paid / stats[f"skills/{s}_steps"])
     env.close()
 
 

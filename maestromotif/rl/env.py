@@ -8,7 +8,8 @@ Registered with sample-factory as :data:`ENV_NAME` (``nle_maestro``) by
    that was running during the step and ``r_int`` its intrinsic reward
    (``SkillRewardSet.step(message, stat_deltas, skill)`` of :mod:`maestromotif.reward`: normalised,
    thresholded at the ``eps`` quantile, divided by ``N(message)^beta``). With ``llm_reward == 0`` no
-   reward model is loaded at all;
+   reward model is loaded at all. The all-zero observation NLE returns after the game ended is not a
+   game state: it earns no intrinsic reward and changes no statistic;
 3. the :class:`~maestromotif.skills.options.OptionsController` updates its attributes, asks the
    policy over skills whether the skill terminates and, if so, which skill runs next;
 4. the observation (:mod:`maestromotif.rl.obs`) carries the one-hot of the skill that runs next.
@@ -34,7 +35,7 @@ from maestromotif.nethack.env import make_env
 from maestromotif.nethack.obs import caption_stats
 from maestromotif.rl.obs import ENV_OBS_KEYS, ObsBuilder
 from maestromotif.skills.interface import load_policy_class
-from maestromotif.skills.options import BEHAVIOURS, OptionsController
+from maestromotif.skills.options import BEHAVIOURS, OptionsController, game_state
 from maestromotif.skills.table import SKILL_NAMES
 
 ENV_NAME = "nle_maestro"
@@ -151,8 +152,9 @@ class SkillEnv(gym.Env):
         running = self.controller.skill_index
         obs, score_delta, terminated, truncated, info = self.env.step(int(action))
         reward = self.cfg.extrinsic_reward * score_delta
-        cur_stats = caption_stats(obs["blstats"])
-        if self.rewards is not None:
+        alive = game_state(obs)
+        cur_stats = caption_stats(obs["blstats"]) if alive else self._prev_stats
+        if self.rewards is not None and alive:  # the all-zero game-over observation is not a state
             deltas = fast_stat_deltas(self._prev_stats, cur_stats)
             r_int = float(self.rewards.step(obs["message"], deltas, running))
             self._intrinsic[running] += r_int

@@ -73,6 +73,11 @@ _NOT_DROPPABLE = (OCLASS["food"], OCLASS["coin"])
 HUNGRY = 2  # blstats hunger state: 0 Satiated, 1 Normal, 2 Hungry, 3 Weak, 4 Fainting
 
 
+def game_state(obs: dict) -> bool:
+    """False for the all-zero observation NLE returns once the game is over (depth is never 0 in play)."""
+    return int(obs["blstats"][BL.DEPTH]) != 0
+
+
 def _messages(obs: dict, info: dict) -> list[str]:
     msgs = list(info.get("messages") or ())
     if not msgs and "message" in obs:
@@ -117,8 +122,14 @@ class AttributeTracker:
         self.values["steps"] = 0
 
     def update(self, obs: dict, info: dict) -> dict[str, int]:
-        """Fold one step into the attributes; return this step's behaviour events."""
+        """Fold one step into the attributes; return this step's behaviour events.
+
+        The observation after the game ended is all zeros (no game state): it changes nothing.
+        """
         self.values["steps"] += 1
+        if not game_state(obs):
+            self.events = dict.fromkeys(BEHAVIOURS, 0)
+            return self.events
         return self._observe(obs, _messages(obs, info), first=False)
 
     # -------------------------------------------------------------- internals
@@ -248,6 +259,8 @@ class OptionsController:
             if n:
                 st[f"{running}_{beh}"] += n
         self.skill_time += 1
+        if not game_state(obs):  # the game is over: nothing to decide
+            return self.skill_index
         player = self.player
         if self.tracker.branch_depth != UNKNOWN_BRANCH:
             player.branch_depth = self.tracker.branch_depth
