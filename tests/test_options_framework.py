@@ -191,3 +191,13 @@ def test_tracker_counts_messages_items_and_hunger_in_the_mines():
     assert tr.values["max_depth_reached"] == 4 and tr.values["steps"] == 5
     # left the Dungeons of Doom at depth 1 into the Mines: the branch level is 1 here
     assert tr.branch_depth == 1
+
+
+def test_game_over_observation_changes_nothing():
+    tr = AttributeTracker()
+    tr.reset(_fake_obs(depth=3))
+    before = dict(tr.values)
+    dead = _fake_obs(depth=0, seen=0)
+    ev = tr.update(dead, {"messages": ["You die..."]})
+    assert not any(ev.values()) and tr.values["max_depth_reached"] == 3
+    assert {k: v for k, v in tr.values.items() if k != "steps"} == {k: v for k, v in before.items() if k != "steps"}
