@@ -8,7 +8,7 @@
    with the CDGPT5-style encoder, and with the fast encoder plus the five intrinsic rewards
    (``--llm_reward 0.1``), ``--seconds`` each -> env steps/s from the first training batch (workers
    started) to the end of the run;
-3. intrinsic rewards on vs off at env level: 16 training envs (:class:`maestromotif.rl.env.SkillEnv`, like one
+3. intrinsic rewards on vs off at env level (after a warm-up that fills the reward cache): 16 training envs (:class:`maestromotif.rl.env.SkillEnv`, like one
    rollout worker) stepped with the five reward models and without, in alternating blocks in one
    process -> median steps/s.
    (The reward is the only difference between the two training configurations, so the env-level
@@ -122,10 +122,12 @@ def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
     return [str(d) for d in make_test_reward_dirs(tmp / "rewards")]
 
 
-def rewards_on_off(dirs: list[str], policy: Path, envs: int = 16, blocks: int = 8, steps: int = 3000
-                   ) -> tuple[float, float]:
+def rewards_on_off(dirs: list[str], policy: Path, envs: int = 16, blocks: int = 8, steps: int = 3000,
+                   warmup: int = 2) -> tuple[float, float]:
     """Like one rollout worker: ``envs`` environments per mode stepped round-robin (sharing the
-    process's reward models and cache), modes alternating in blocks of ``steps`` steps."""
+    process's reward models and cache), modes alternating in blocks of ``steps`` steps. The first
+    ``warmup`` blocks per mode are not counted: they fill the reward cache with the common messages,
+    which a training run does in its first minutes; after that only novel messages cost a model call."""
     import numpy as np
     import torch
 
@@ -151,7 +153,8 @@ def rewards_on_off(dirs: list[str], policy: Path, envs: int = 16, blocks: int = 
                 _, _, term, trunc, _ = env.step(int(rng.choice(moves)))
                 if term or trunc:
                     env.reset()
-            rates[name].append(steps / (time.perf_counter() - t0))
+            if b >= warmup:
+                rates[name].append(steps / (time.perf_counter() - t0))
     return statistics.median(rates["on"]), statistics.median(rates["off"])
 
 

@@ -95,6 +95,7 @@ class SkillActor:
     @staticmethod
     def reset_state(rnn_state: torch.Tensor, done: np.ndarray) -> torch.Tensor:
         """Zero the recurrent state of the environments whose episode ended."""
+        rnn_state = torch.as_tensor(rnn_state)
         mask = torch.as_tensor(np.asarray(done, dtype=bool), device=rnn_state.device)
         return rnn_state.masked_fill(mask[:, None], 0.0)
 
@@ -110,7 +111,7 @@ class SkillActor:
 
         obs = {k: torch.as_tensor(np.asarray(v)) for k, v in obs_batch.items()}
         normalized = prepare_and_normalize_obs(self.model, obs)
-        out = self.model(normalized, rnn_state.to(self.device))
+        out = self.model(normalized, torch.as_tensor(rnn_state, dtype=torch.float32, device=self.device))
         if deterministic:
             actions = out["action_logits"].argmax(dim=-1)
         else:
