@@ -1,6 +1,6 @@
 """Speed of skill training, as ratios measured in one run (medians; the machine may be shared).
 
-    python bench/rl.py [--seconds 90] [--workers 2] [--envs 8] [--reward_dir "['d0', ..., 'd4']"]
+    python bench/rl.py [--seconds 150] [--workers 2] [--envs 16] [--reward_dir "['d0', ..., 'd4']"]
 
 1. raw NLE: ``NetHackScore-v0`` with random actions in ``--workers`` processes at once (the cores
    training uses) -> total steps/s; measured at the start, middle and end, median (shared machine);
@@ -8,9 +8,9 @@
    with the CDGPT5-style encoder, and with the fast encoder plus the five intrinsic rewards
    (``--llm_reward 0.1``), ``--seconds`` each -> env steps/s from the first training batch (workers
    started) to the end of the run;
-3. intrinsic rewards on vs off at env level (after a warm-up that fills the reward cache): 16 training envs (:class:`maestromotif.rl.env.SkillEnv`, like one
-   rollout worker) stepped with the five reward models and without, in alternating blocks in one
-   process -> median steps/s.
+3. intrinsic rewards on vs off at env level (after a warm-up that fills the reward cache): 16
+   training envs (:class:`maestromotif.rl.env.SkillEnv`, like one rollout worker) stepped with the
+   five reward models and without, in alternating blocks in one process -> median steps/s.
    (The reward is the only difference between the two training configurations, so the env-level
    ratio isolates it from the noise of whole training runs.) Reward dirs: ``--reward_dir``, else the
    shipped ``train_dir/skill_rewards/gemma270m_*_default``, else small real models trained on the
