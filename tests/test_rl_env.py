@@ -139,3 +139,21 @@ def test_fresh_actor_acts_and_is_skill_conditioned(encoder):
     assert not torch.allclose(logits[0], logits[1])
     assert torch.count_nonzero(SkillActor.reset_state(new_state, np.array([1, 0, 0, 0, 1]))[[0, 4]]) == 0
     env.close()
+
+
+def test_shipped_exploration_policy_passes_the_probe_and_runs(repo_root):
+    from maestromotif.rl.validate import check_meta_policy
+
+    path = repo_root / "rl_baseline" / "meta_policies" / "exploration" / "seed42" / "execution.py"
+    probe = check_meta_policy(path)
+    assert probe["ok"] and probe["first_skill"] == "discoverer"
+    env = SkillEnv(SkillEnvConfig(meta_policy=str(path), llm_reward=0.0, max_episode_steps=300), env_index=1)
+    env.reset(seed=5)
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        _, _, term, trunc, info = env.step(int(rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 17, 22])))
+        if term or trunc:
+            break
+    stats = info.get("episode_extra_stats") or env.episode_stats()
+    assert stats["skills/policy_errors"] == 0 and stats["skills/invalid_skill_names"] == 0
+    env.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -103,6 +104,7 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
     rows = read_metrics(exp / "metrics.csv")
     assert rows and float(rows[-1]["episodes"]) >= 1 and rows[-1]["skills/discoverer_steps"] != ""
     assert (exp / "curves.png").stat().st_size > 10_000 and (exp / "maestromotif_config.json").exists()
+    assert 0 < json.loads((exp / "training_summary.json").read_text())["env_steps"] <= steps_a
 
     # 2. resume, then kill -9 the whole run once it has saved a newer checkpoint
     p = subprocess.Popen(_cmd(tmp_path, 600), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -156,6 +158,9 @@ def test_env_pays_the_running_skills_real_intrinsic_reward(reward_dirs, tmp_path
     for i in range(200):
         running = env.controller.skill_index
         obs, reward, term, trunc, info = env.step([1, 2, 3, 4, 22][i % 5])
+        if not env.last_obs["blstats"][12]:  # the game-over observation: no game state, no reward
+            assert term and reward == 0.0
+            break
         cur = caption_stats(env.last_obs["blstats"])
         assert reward == pytest.approx(0.1 * twin.step(env.last_obs["message"], stat_deltas([prev, cur]), running))
         prev, total = cur, total + abs(reward)

@@ -27,6 +27,7 @@ def _col(rows: list[dict[str, str]], key: str) -> np.ndarray:
 
 
 def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
+    """Draw ``png_path`` from ``metrics.csv`` (``csv_path`` may also be the experiment directory)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,6 +35,12 @@ def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
 
     from maestromotif.rl.observers import read_metrics
 
+    csv_path = Path(csv_path)
+    if csv_path.is_dir():
+        csv_path = csv_path / "metrics.csv"
+    if not csv_path.is_file():
+        raise UserError("training metrics not found", path=csv_path,
+                        expected="the metrics.csv that scripts.main writes in the experiment directory")
     rows = read_metrics(csv_path)
     if not rows:
         raise UserError("no metrics rows yet", path=csv_path, fix="train longer (episodes must finish)")
@@ -83,4 +90,4 @@ def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
 
 if __name__ == "__main__":
     exp = Path(sys.argv[1])
-    print(plot_curves(exp / "metrics.csv", exp / "curves.png"))
+    print(plot_curves(exp, exp / "curves.png"))

@@ -10,7 +10,8 @@
   top of the time-based ones).
 - :class:`MetricsCSV`: ``<experiment>/metrics.csv`` - one row per summary interval with the episode
   statistics averaged over the last ``--stats_avg`` episodes (columns: :func:`csv_columns`), and
-  ``<experiment>/curves.png`` drawn from it when training stops. The CSV is rewritten atomically and
+  ``<experiment>/curves.png`` drawn from it when training stops, with ``training_summary.json``
+  (env steps so far, this run's seconds, the last metrics row). The CSV is rewritten atomically and
   continued on resume.
 """
 
@@ -27,7 +28,7 @@ from sample_factory.algo.runners.runner import AlgoObserver
 from sample_factory.utils.utils import experiment_dir, log
 
 from maestromotif.rl.env import episode_stat_keys
-from maestromotif.utils.io import atomic_write_text
+from maestromotif.utils.io import atomic_save_json, atomic_write_text
 
 BASE_COLUMNS = ("env_steps", "run_seconds", "fps", "episodes", "reward", "len")
 
@@ -119,6 +120,13 @@ class MetricsCSV(AlgoObserver):
 
     def on_stop(self, runner) -> None:
         self.flush()
+        if self.path is not None:
+            atomic_save_json(self.path.with_name("training_summary.json"), {
+                "env_steps": int(runner.env_steps.get(0, 0)),
+                "run_seconds": round(time.time() - self.start, 1),
+                "metrics_rows": len(self.rows),
+                "last_metrics": self.rows[-1] if self.rows else {},
+            })
         if self.path is not None and self.rows:
             from maestromotif.rl.curves import plot_curves
 
