@@ -1,6 +1,6 @@
 """What each trained skill does vs baselines (random skill conditioning, random actions).
 
-    python -m scripts.skill_report --policy train_dir/skill_policy/default --steps 20000
+    python -m scripts.skill_report --policy train_dir/skill_policy/default --steps 24000
 
 Writes skill_report.json and skill_report.md beside the checkpoint (see maestromotif/rl/skill_report.py).
 """
@@ -19,7 +19,7 @@ def main(argv=None):
                    help="experiment directory or checkpoint file of the skill policy")
     p.add_argument("--meta_policy", default=None,
                    help="policy over skills (execution.py); default: the one the policy was trained with")
-    p.add_argument("--steps", type=int, default=20_000, help="agent steps per mode")
+    p.add_argument("--steps", type=int, default=24_000, help="agent steps per mode (all games together)")
     p.add_argument("--envs", type=int, default=8, help="games run side by side (batched inference)")
     p.add_argument("--max_episode_steps", type=int, default=2_000, help="episode length cap")
     p.add_argument("--seed", type=int, default=0, help="game and sampling seed (same for every mode)")

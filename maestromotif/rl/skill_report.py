@@ -42,7 +42,7 @@ MODES = ("skill", "random_skill", "random")
 class ReportConfig:
     policy: str
     meta_policy: str | None = None
-    steps: int = 20_000
+    steps: int = 24_000
     envs: int = 8
     max_episode_steps: int = 2_000
     seed: int = 0
@@ -100,9 +100,9 @@ def run_mode(mode: str, cfg: ReportConfig, actor, policy_cls) -> dict[str, float
         done = np.zeros(n, dtype=bool)
         for i, (env, ctrl) in enumerate(zip(envs, ctrls)):
             o, _, term, trunc, info = env.step(int(actions[i]))
-            before = ctrl.stats()["skill_switches"]
+            before = ctrl.switches
             ctrl.step(o, info)
-            if ctrl.stats()["skill_switches"] != before or mode != "random_skill":
+            if ctrl.switches != before or mode != "random_skill":
                 told[i] = rng.randrange(len(SKILL_NAMES)) if mode == "random_skill" else ctrl.skill_index
             steps += 1
             if term or trunc:

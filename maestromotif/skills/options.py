@@ -226,6 +226,11 @@ class OptionsController:
         return SKILL_INDEX[self._skill]
 
     @property
+    def switches(self) -> int:
+        """Skill terminations so far this episode (each one started a skill)."""
+        return int(self._stats.get("skill_switches", 0))
+
+    @property
     def branch_depth(self) -> int:
         return self.tracker.branch_depth
 
