@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -69,8 +70,9 @@ def test_defaults_spellings_and_lists():
 
 
 def test_help_explains_every_flag():
+    root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-m", "scripts.main", "--help"], capture_output=True, text=True,
-                         timeout=120).stdout
+                         timeout=120, cwd=root).stdout
     for f in FLAGS:
         assert f"--{f.name}" in out
     assert "--train_for_seconds" in out and "--encoder" in out
