@@ -122,8 +122,8 @@ def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
     return [str(d) for d in make_test_reward_dirs(tmp / "rewards")]
 
 
-def rewards_on_off(dirs: list[str], policy: Path, envs: int = 16, blocks: int = 8, steps: int = 3000,
-                   warmup: int = 2) -> tuple[float, float]:
+def rewards_on_off(dirs: list[str], policy: Path, envs: int = 16, blocks: int = 16, steps: int = 3000,
+                   warmup: int = 4) -> tuple[float, float]:
     """Like one rollout worker: ``envs`` environments per mode stepped round-robin (sharing the
     process's reward models and cache), modes alternating in blocks of ``steps`` steps. The first
     ``warmup`` blocks per mode are not counted: they fill the reward cache with the common messages,

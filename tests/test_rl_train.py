@@ -179,6 +179,27 @@ def test_env_pays_the_running_skills_real_intrinsic_reward(reward_dirs, tmp_path
     env.close()
 
 
+@pytest.mark.parametrize("eps", [0.5, (0.95, 0.85, 0.85, 0.85, 0.85)])
+def test_reward_view_returns_what_the_reward_set_returns(reward_dirs, tmp_path, eps):
+    from maestromotif.reward import SkillRewardSet
+    from maestromotif.reward.synthetic import skill_scores
+    from maestromotif.rl.env import SkillEnvConfig, load_skill_rewards
+
+    cfg = SkillEnvConfig(meta_policy="unused", reward_dirs=tuple(reward_dirs), eps_threshold_quantile=eps)
+    view = load_skill_rewards(cfg)
+    ref = SkillRewardSet.load(reward_dirs, list(eps) if isinstance(eps, tuple) else eps, 3.0)
+    messages = sorted(skill_scores("descender")) + ["You kill the newt!", "Welcome to experience level 2."]
+    rng = np.random.default_rng(0)
+    for _episode in range(3):
+        view.reset()
+        ref.reset()
+        for _ in range(300):
+            msg = messages[rng.integers(len(messages))]
+            deltas = tuple(float(x) for x in rng.integers(-1, 2, size=5))
+            skill = int(rng.integers(5))
+            assert view.step(msg, deltas, skill) == pytest.approx(ref.step(msg, deltas, skill), abs=1e-12)
+
+
 @pytest.mark.slow
 def test_training_with_real_reward_models(reward_dirs, tmp_path):
     cmd = _cmd(tmp_path, 15, "--serial_mode", "True", "--num_workers", "1")

@@ -7,7 +7,8 @@ Registered with sample-factory as :data:`ENV_NAME` (``nle_maestro``) by
 2. reward = ``llm_reward * r_int(skill) + extrinsic_reward * score_delta`` where ``skill`` is the skill
    that was running during the step and ``r_int`` its intrinsic reward
    (``SkillRewardSet.step(message, stat_deltas, skill)`` of :mod:`maestromotif.reward`: normalised,
-   thresholded at the ``eps`` quantile, divided by ``N(message)^beta``). With ``llm_reward == 0`` no
+   thresholded at the ``eps`` quantile, divided by ``N(message)^beta``; computed by
+   :class:`SkillRewardView`, which returns the same values with less model work). With ``llm_reward == 0`` no
    reward model is loaded at all. The all-zero observation NLE returns after the game ended is not a
    game state: it earns no intrinsic reward and changes no statistic;
 3. the :class:`~maestromotif.skills.options.OptionsController` updates its attributes, asks the
@@ -21,7 +22,6 @@ TensorBoard (section ``skills``) and :mod:`maestromotif.rl.observers` writes to 
 
 from __future__ import annotations
 
-import copy
 import random
 from dataclasses import dataclass
 from functools import cache
@@ -73,13 +73,13 @@ class SkillEnvConfig:
         )
 
 
-_DELTA_COLUMNS = (0, 1, 2, 4, 5)  # caption stats without maxhp: dlvl, gold, hp, xl, hunger
-
-
 def fast_stat_deltas(prev: list[int], cur: list[int]) -> tuple[float, ...]:
-    """:func:`maestromotif.data.captions.stat_deltas` of two caption-stat rows, in plain Python
-    (the numpy version costs more than the rest of the reward lookup on every env step)."""
-    return tuple(float(max(-1, min(1, cur[i] - prev[i]))) for i in _DELTA_COLUMNS)
+    """:func:`maestromotif.data.captions.stat_deltas` of two caption-stat rows ``[dlvl, gold, hp, maxhp,
+    xl, hunger]``: the clipped integer deltas are their signs. Plain Python: the numpy version costs
+    more than the whole reward lookup on every env step."""
+    return (float((cur[0] > prev[0]) - (cur[0] < prev[0])), float((cur[1] > prev[1]) - (cur[1] < prev[1])),
+            float((cur[2] > prev[2]) - (cur[2] < prev[2])), float((cur[4] > prev[4]) - (cur[4] < prev[4])),
+            float((cur[5] > prev[5]) - (cur[5] < prev[5])))
 
 
 @cache
@@ -89,26 +89,61 @@ def _policy_class(path: str) -> type:
 
 @cache
 def _shared_rewards(reward_dirs: tuple[str, ...], eps: float | tuple[float, ...], beta: float):
+    """One loaded reward set per process and config, and the process-wide cache of its r_norm values."""
     import torch
 
     torch.set_num_threads(1)  # one env process, one core: intra-op threads only add contention
     from maestromotif.reward import SkillRewardSet
 
-    return SkillRewardSet.load(list(reward_dirs), list(eps) if isinstance(eps, tuple) else eps, beta, "cpu")
+    rewards = SkillRewardSet.load(list(reward_dirs), list(eps) if isinstance(eps, tuple) else eps, beta, "cpu")
+    return rewards, {}
 
 
-def load_skill_rewards(cfg: SkillEnvConfig):
-    """The five skills' runtime rewards (:class:`maestromotif.reward.SkillRewardSet`) for one env.
+REWARD_CACHE_SIZE = 200_000
 
-    The models and their reward cache are loaded once per process and shared by its environments
-    (a new message is scored once per worker, not once per env); each env gets its own per-episode
-    message counts N(message) (the set's public ``counts``), so :meth:`SkillRewardSet.step` and
-    ``reset`` keep their meaning.
+
+class SkillRewardView:
+    """One environment's view of the process's :class:`maestromotif.reward.SkillRewardSet`.
+
+    ``step(message, deltas, skill_index)`` / ``reset()`` return exactly what the set's own ``step`` /
+    ``reset`` return (tested against it), built from the public per-skill API
+    (:meth:`SkillReward.key`, :meth:`SkillReward.raw`, :meth:`SkillReward.intrinsic`):
+
+    - N(message) counts this env's steps of the episode that showed the message (all skills);
+    - r_norm values are cached once per process, shared by its environments, and a new
+      (message, deltas) is scored by the *running* skill's model only - the set scores all five at
+      once, five times the work on every message the worker has not seen yet (the dominant reward
+      cost in training; see README "Skill training").
     """
-    shared = _shared_rewards(tuple(cfg.reward_dirs), cfg.eps_threshold_quantile, float(cfg.beta_count_exponent))
-    mine = copy.copy(shared)  # shares the models and the cache dict ...
-    mine.counts = {}  # ... but not the episode's message counts
-    return mine
+
+    def __init__(self, reward_set, cache: dict):
+        self.reward_set = reward_set
+        self.rewards = reward_set.rewards
+        self.cache = cache
+        self.counts: dict[bytes, int] = {}
+
+    def reset(self) -> None:
+        self.counts.clear()
+
+    def step(self, message, deltas, skill_index: int) -> float:
+        reward = self.rewards[skill_index]
+        key = reward.key(message, deltas)
+        n = self.counts.get(key[0], 0) + 1
+        self.counts[key[0]] = n
+        r_norm = self.cache.get((skill_index, key))
+        if r_norm is None:
+            r_norm = reward.raw(message, deltas)
+            if len(self.cache) >= REWARD_CACHE_SIZE:
+                self.cache.pop(next(iter(self.cache)))  # oldest first
+            self.cache[(skill_index, key)] = r_norm
+        return reward.intrinsic(r_norm, n)
+
+
+def load_skill_rewards(cfg: SkillEnvConfig) -> SkillRewardView:
+    """The five skills' runtime rewards for one env (models and r_norm cache shared per process)."""
+    reward_set, cache = _shared_rewards(tuple(cfg.reward_dirs), cfg.eps_threshold_quantile,
+                                        float(cfg.beta_count_exponent))
+    return SkillRewardView(reward_set, cache)
 
 
 class SkillEnv(gym.Env):
