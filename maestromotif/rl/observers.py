@@ -12,7 +12,7 @@
   statistics averaged over the last ``--stats_avg`` episodes (columns: :func:`csv_columns`), and
   ``<experiment>/curves.png`` drawn from it when training stops, with ``training_summary.json``
   (env steps so far, this run's seconds, the last metrics row). The CSV is rewritten atomically and
-  continued on resume.
+  continued on resume (rows newer than the checkpoint the run resumes from are dropped).
 """
 
 from __future__ import annotations
@@ -79,6 +79,11 @@ class MetricsCSV(AlgoObserver):
     def on_init(self, runner) -> None:
         self.path = Path(experiment_dir(cfg=runner.cfg)) / "metrics.csv"
         self.rows = read_metrics(self.path) if self.path.exists() else []
+        # Training resumes from the latest checkpoint: rows written after it (a run killed with -9)
+        # describe lost progress, and a run without checkpoint starts from zero.
+        ckpts = sorted((self.path.parent / "checkpoint_p0").glob("checkpoint_*.pth"))
+        resumed = int(ckpts[-1].stem.rsplit("_", 1)[1]) if ckpts else 0
+        self.rows = [r for r in self.rows if int(float(r["env_steps"])) <= resumed]
 
     def on_start(self, runner) -> None:
         self.start = time.time()
