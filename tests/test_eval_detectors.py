@@ -234,13 +234,14 @@ def test_goldenexit(wiz):
     assert run.det.kills >= 25 and run.det.kills_proxy >= 25
     wizard.level_teleport(wiz, 1)
     run.step("search")
-    wizard.stand_on(wiz, "<")
-    run.step("up")  # too early: level 3 never visited
+    assert wizard.stand_on(wiz, "<")
+    msgs = run.step("up")  # too early: level 3 never visited
+    assert any("Still climb?" in m for m in msgs)
     assert run.verdict == (False, False)
     for depth in (2, 3, 1):
         wizard.level_teleport(wiz, depth)
         run.step("search")
-    wizard.stand_on(wiz, "<")
+    assert wizard.stand_on(wiz, "<")
     msgs = run.step("up")
     assert any("Still climb?" in m for m in msgs)
     assert run.verdict == (True, True)

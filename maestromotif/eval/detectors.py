@@ -456,6 +456,11 @@ class Monitor:
     def update(self, obs: dict, info: dict, action: int, done: bool) -> StepView:
         index = self.prev.index + 1
         step = F.view_from(obs, info, index, action, self.prev, done, self._overview_for(index, obs))
+        if done and not self.env.nethack.in_normal_game():
+            # The game is over and the bottom line is blank: the hero is where it was.
+            for name in ("depth", "dnum", "dlevel", "xp", "gold", "hunger", "hallucinating"):
+                setattr(step, name, getattr(self.prev, name))
+            step.level_changed = False
         self.detector.update(step)
         self.prev = step
         return step

@@ -1,0 +1,1 @@
+"""Command-line entry points: ``python -m scripts.<name> --help``. They parse flags and call maestromotif."""
