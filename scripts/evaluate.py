@@ -41,7 +41,9 @@ def parser() -> argparse.ArgumentParser:
     add("--task", "--tasks", "--eval_target", dest="task", required=True,
         help=f"task(s), comma separated, or 'all': {tasks}")
     add("--episodes", type=int, default=d.episodes, help="episodes per task and agent (game seeds seed..seed+episodes-1)")
-    add("--num_workers", type=int, default=d.num_workers, help="parallel worker processes (one episode each at a time)")
+    add("--num_workers", type=int, default=d.num_workers, help="parallel worker processes (use the number of CPU cores)")
+    add("--envs_per_worker", type=int, default=d.envs_per_worker,
+        help="episodes each worker runs at once; the skill policy acts for all of them in one batched forward pass")
     add("--checkpoint", default=d.checkpoint,
         help=f"skill policy: experiment dir (train_dir/skill_policy/<experiment>) or a checkpoint_*.pth file; "
              f"'{FRESH}' = a freshly initialised network (to try the pipeline without a trained policy)")
@@ -68,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     cfg = EvalConfig(tasks=a.task.split(","), agents=a.agents.split(","), episodes=a.episodes,
-                     num_workers=a.num_workers, checkpoint=a.checkpoint, meta_policies=a.meta_policies,
+                     num_workers=a.num_workers, envs_per_worker=a.envs_per_worker, checkpoint=a.checkpoint, meta_policies=a.meta_policies,
                      code_seed=a.code_seed, seed=a.seed, max_episode_steps=a.max_episode_steps,
                      deterministic=a.deterministic, out=a.out, record=a.record, render_episodes=a.render_episodes,
                      device=a.device)

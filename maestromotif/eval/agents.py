@@ -65,13 +65,19 @@ class RandomActionAgent:
 
 
 class SkillAgent:
-    """A policy over skills (options framework) driving a skill-conditioned actor."""
+    """A policy over skills (options framework) driving a skill-conditioned actor.
 
-    def __init__(self, name: str, controller: Any, actor: Any, deterministic: bool = False):
+    Several SkillAgents sharing one actor act together with :meth:`act_many` (one batched forward pass
+    for all of them: the evaluator runs many episodes per process this way). Actions are drawn from
+    each agent's own random stream (``rng``), so an episode does not depend on what else is batched.
+    """
+
+    def __init__(self, name: str, controller: Any, actor: Any, rng: random.Random, deterministic: bool = False):
         self.name = name
         self.controller = controller
         self.actor = actor
         self.deterministic = deterministic
+        self._np_rng = np.random.default_rng(rng.getrandbits(64))
         self._state = None
         self._fresh = True
 
@@ -81,14 +87,37 @@ class SkillAgent:
         self._fresh = True
 
     def act(self, obs, info) -> int:
+        return SkillAgent.act_many([self], [obs], [info])[0]
+
+    @staticmethod
+    def act_many(agents: list[SkillAgent], obs: list[dict], infos: list[dict]) -> list[int]:
+        """One action per agent (all agents share ``agents[0].actor``), one forward pass."""
+        import torch
+
+        actor = agents[0].actor
+        skills = [a._next_skill(o, i) for a, o, i in zip(agents, obs, infos)]
+        inputs = [actor.obs_batch(o, k) for o, k in zip(obs, skills)]
+        batch = {key: np.concatenate([x[key] for x in inputs]) for key in inputs[0]}
+        states = torch.cat([a._state for a in agents])
+        logits, new_states = policy_logits(actor, batch, states)
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        actions = []
+        for i, a in enumerate(agents):
+            a._state = new_states[i:i + 1]
+            actions.append(a._choose(probs[i]))
+        return actions
+
+    def _next_skill(self, obs, info) -> int:
         if self._fresh:  # the skill chosen at reset runs first
             self._fresh = False
-            skill = self.controller.skill_index
-        else:
-            skill = self.controller.step(obs, info)
-        actions, self._state = self.actor.act(self.actor.obs_batch(obs, skill), self._state,
-                                              deterministic=self.deterministic)
-        return int(actions[0])
+            return self.controller.skill_index
+        return self.controller.step(obs, info)
+
+    def _choose(self, probs: np.ndarray) -> int:
+        if self.deterministic:
+            return int(np.argmax(probs))
+        cdf = np.cumsum(probs, dtype=np.float64)
+        return int(min(np.searchsorted(cdf, self._np_rng.random() * cdf[-1], side="right"), len(probs) - 1))
 
     @property
     def skill(self) -> str:
@@ -96,6 +125,18 @@ class SkillAgent:
 
     def stats(self) -> dict[str, float]:
         return dict(self.controller.stats())
+
+
+def policy_logits(actor: Any, batch: dict[str, np.ndarray], rnn_states: Any) -> tuple[Any, Any]:
+    """Action logits and new recurrent states of a :class:`~maestromotif.rl.actor.SkillActor` for a batch
+    (sample-factory's model API: normalise the observations, run the actor-critic)."""
+    import torch
+    from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
+
+    with torch.inference_mode():
+        obs = {k: torch.as_tensor(np.asarray(v)) for k, v in batch.items()}
+        out = actor.model(prepare_and_normalize_obs(actor.model, obs), rnn_states.to(actor.device))
+    return out["action_logits"], out["new_rnn_states"]
 
 
 def random_skill_policy(policy_cls: type, rng: random.Random) -> type:
@@ -147,12 +188,12 @@ def _controller(policy_cls: type, rng: random.Random):
 
 
 def _maestromotif(ctx: AgentContext):
-    return SkillAgent("maestromotif", _controller(ctx.policy_cls(), ctx.rng), ctx.actor(), ctx.deterministic)
+    return SkillAgent("maestromotif", _controller(ctx.policy_cls(), ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
 
 
 def _random_skills(ctx: AgentContext):
     cls = random_skill_policy(ctx.policy_cls(), ctx.rng)
-    return SkillAgent("random_skills", _controller(cls, ctx.rng), ctx.actor(), ctx.deterministic)
+    return SkillAgent("random_skills", _controller(cls, ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
 
 
 AGENTS: dict[str, AgentSpec] = {s.name: s for s in (

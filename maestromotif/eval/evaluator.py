@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import queue as queue_mod
 import random
 import shutil
 import tempfile
@@ -75,11 +76,13 @@ class EvalConfig:
     record: str | None = None
     render_episodes: int = 1
     device: str = "cpu"
+    envs_per_worker: int = 16
 
     def validate(self) -> EvalConfig:
         self.tasks = parse_tasks(",".join(self.tasks))
         self.agents = parse_agents(",".join(self.agents))
-        for name, low in (("episodes", 1), ("num_workers", 1), ("max_episode_steps", 1), ("render_episodes", 0)):
+        for name, low in (("episodes", 1), ("num_workers", 1), ("max_episode_steps", 1), ("render_episodes", 0),
+                          ("envs_per_worker", 1)):
             if getattr(self, name) < low:
                 raise UserError(f"--{name} must be >= {low}, got {getattr(self, name)}")
         return self
@@ -188,19 +191,92 @@ def _json_default(o: Any) -> Any:
 
 # ------------------------------------------------------------------------------------ one episode
 def episode_seed(cfg: EvalConfig, task: str, agent: str, episode: int) -> int:
-    """The agent's own random stream (not the game's): stable across processes and runs."""
+    """The agent's own random stream (not the game's): stable across processes, batching and runs."""
     return zlib.crc32(f"{cfg.seed}/{task}/{agent}/{episode}".encode())
 
 
-class EpisodeRunner:
-    """Runs episodes in one process, caching the environment, the skill policy and the policies over skills."""
+class Episode:
+    """One running episode: environment, agent, detector, BALROG progression, optional frame recorder."""
 
-    def __init__(self, cfg: EvalConfig, keys: dict[tuple[str, str], str]):
-        self.cfg = cfg
-        self.keys = keys
-        self._env = None
+    def __init__(self, env, agent, task: str, game_seed: int, frames: FrameRecorder | None = None):
+        self.env, self.agent, self.task, self.frames = env, agent, task, frames
+        self.detector = TASKS[task].detector()
+        self.obs, self.info = env.reset(seed=game_seed)
+        self.monitor = Monitor(env, self.detector)
+        self.monitor.reset(self.obs, self.info)
+        self.prog = Progression()
+        self.prog.update(self.obs["blstats"])
+        agent.reset(self.obs, self.info)
+        b = self.obs["blstats"]
+        self.max_depth, self.max_xp, self.mines = int(b[BL.DEPTH]), int(b[BL.XP]), False
+        self.last = b.copy()  # the bottom line of the last step still in the game
+        self.steps, self.end = 0, None
+        if frames is not None:
+            frames.add(self.obs, self._caption())
+
+    def advance(self, action: int) -> bool:
+        """Play ``action``; True when the episode is over."""
+        from nle import nethack as nh
+
+        env = self.env
+        self.obs, _, done, truncated, self.info = env.step(action)
+        self.steps += 1
+        self.monitor.update(self.obs, self.info, action, done)
+        b = self.obs["blstats"]
+        if env.nethack.in_normal_game():
+            self.last = b.copy()
+        self.prog.update(b)
+        self.max_depth, self.max_xp = max(self.max_depth, int(b[BL.DEPTH])), max(self.max_xp, int(b[BL.XP]))
+        self.mines |= int(b[BL.DNUM]) == GNOMISH_MINES
+        if self.frames is not None:
+            self.frames.add(self.obs, self._caption())
+        if done:
+            self.end = nh.game_end_types(env.nethack.how_done()).name.lower()
+        elif self.detector.finished:
+            self.end = "success"
+        elif truncated:
+            self.end = "max_steps"
+        return self.end is not None
+
+    def record(self) -> dict[str, Any]:
+        b, det = self.last, self.detector
+        details = det.details()
+        return {
+            "metric": det.metric, "proxy": det.proxy, "exact": det.exact,
+            "proxy_step": details.pop("proxy_step"), "exact_step": details.pop("exact_step"),
+            "evidence": details.pop("evidence"), "details": details,
+            "steps": self.steps, "turns": int(b[BL.TIME]), "end": self.end,
+            "progression": self.prog.value, "achievement": self.prog.achievement,
+            "max_depth": self.max_depth, "max_xp": self.max_xp, "gold": int(b[BL.GOLD]), "score": int(b[BL.SCORE]),
+            "visited_mines": self.mines, "overview_calls": self.monitor.overview_calls,
+            "agent_stats": self.agent.stats(),
+        }
+
+    def _caption(self) -> str:
+        skill = self.agent.skill
+        return (f"step {self.steps}" + (f" | skill: {skill}" if skill else "")
+                + f" | turn {int(self.obs['blstats'][BL.TIME])}")
+
+
+def play(env, agent, task: str, game_seed: int, frames: FrameRecorder | None = None) -> dict[str, Any]:
+    """One episode of ``agent`` on ``task`` (the record without the run's identifiers)."""
+    ep = Episode(env, agent, task, game_seed, frames)
+    while not ep.advance(agent.act(ep.obs, ep.info)):
+        pass
+    return ep.record()
+
+
+class EpisodeRunner:
+    """Runs up to ``slots`` episodes at once in one process: every step, the skill agents' actions come
+    from one batched forward pass of the skill policy. Caches environments, the skill policy and the
+    policies over skills."""
+
+    def __init__(self, cfg: EvalConfig, keys: dict[tuple[str, str], str], slots: int = 1):
+        self.cfg, self.keys, self.slots = cfg, keys, max(1, slots)
+        self._envs: list = []
         self._actor = None
         self._policies: dict[str, type] = {}
+        self.running: list[tuple[tuple[str, str, int], Episode, dict]] = []
 
     # cached inputs
     def actor(self):
@@ -218,50 +294,84 @@ class EpisodeRunner:
             self._policies[task] = load_policy_class(meta_policy_file(self.cfg, task))
         return self._policies[task]
 
-    def _make_env(self, savedir: str | None = None):
+    def _env(self, savedir: str | None):
         from maestromotif.nethack.env import make_env
 
         if savedir:
             return make_env(max_episode_steps=self.cfg.max_episode_steps, savedir=savedir, save_ttyrec_every=1)
-        if self._env is None:
-            self._env = make_env(max_episode_steps=self.cfg.max_episode_steps)
-        return self._env
+        if self._envs:
+            return self._envs.pop()
+        return make_env(max_episode_steps=self.cfg.max_episode_steps)
 
     def close(self) -> None:
-        if self._env is not None:
-            self._env.close()
-            self._env = None
+        for env in self._envs:
+            env.close()
+        self._envs = []
 
-    def run(self, task: str, agent_name: str, episode: int) -> dict[str, Any]:
+    # episodes
+    def free(self) -> bool:
+        return len(self.running) < self.slots
+
+    def start(self, job: tuple[str, str, int]) -> None:
         cfg = self.cfg
-        t0 = time.time()
+        task, agent_name, episode = job
         rng_seed = episode_seed(cfg, task, agent_name, episode)
-        spec = AGENTS[agent_name]
-        if spec.uses_skills:
-            import torch
-
-            torch.manual_seed(rng_seed)  # action sampling
         ctx = AgentContext(rng=random.Random(rng_seed), policy_cls=lambda: self.policy_cls(task),
                            actor=self.actor, deterministic=cfg.deterministic)
-        agent = spec.build(ctx)
+        agent = AGENTS[agent_name].build(ctx)
+        extra: dict[str, Any] = {"t0": time.time()}
         record_dir = Path(cfg.record) if cfg.record else None
-        tmp = tempfile.mkdtemp(prefix=".ttyrec-", dir=_mkdir(record_dir)) if record_dir else None
-        env = self._make_env(os.path.join(tmp, "nle") if tmp else None)
+        if record_dir:
+            extra["tmp"] = tempfile.mkdtemp(prefix=".ttyrec-", dir=_mkdir(record_dir))
+        env = self._env(os.path.join(extra["tmp"], "nle") if record_dir else None)
         frames = FrameRecorder() if record_dir and episode < cfg.render_episodes else None
-        try:
-            rec = play(env, agent, task, cfg.seed + episode, frames)
-        finally:
-            if tmp:
-                env.close()
+        self.running.append((job, Episode(env, agent, task, cfg.seed + episode, frames), extra))
+
+    def step(self) -> list[dict[str, Any]]:
+        """One step of every running episode; returns the records of the episodes that ended."""
+        from maestromotif.eval.agents import SkillAgent
+
+        batched = [i for i, (_, ep, _) in enumerate(self.running) if isinstance(ep.agent, SkillAgent)]
+        actions: dict[int, int] = {}
+        if batched:
+            eps = [self.running[i][1] for i in batched]
+            for i, a in zip(batched, SkillAgent.act_many([e.agent for e in eps], [e.obs for e in eps],
+                                                          [e.info for e in eps])):
+                actions[i] = a
+        finished, still = [], []
+        for i, (job, ep, extra) in enumerate(self.running):
+            action = actions[i] if i in actions else ep.agent.act(ep.obs, ep.info)
+            if ep.advance(action):
+                finished.append(self._finish(job, ep, extra))
+            else:
+                still.append((job, ep, extra))
+        self.running = still
+        return finished
+
+    def run(self, task: str, agent_name: str, episode: int) -> dict[str, Any]:
+        """One episode on its own (tests, benchmarks)."""
+        self.start((task, agent_name, episode))
+        while True:
+            done = self.step()
+            if done:
+                return done[0]
+
+    def _finish(self, job, ep: Episode, extra: dict) -> dict[str, Any]:
+        cfg = self.cfg
+        task, agent_name, episode = job
+        rec = ep.record()
         rec.update(task=task, agent=agent_name, episode=episode, seed=cfg.seed + episode,
-                   run_key=self.keys[(task, agent_name)], seconds=round(time.time() - t0, 3))
-        if tmp:
-            rec["ttyrec"] = _keep_ttyrec(Path(tmp), record_dir, task, agent_name, episode)
-        if frames is not None:
-            page = record_dir / f"{task}_{agent_name}_ep{episode:05d}.html"
+                   run_key=self.keys.get((task, agent_name)), seconds=round(time.time() - extra["t0"], 3))
+        if "tmp" in extra:
+            ep.env.close()
+            rec["ttyrec"] = _keep_ttyrec(Path(extra["tmp"]), Path(cfg.record), task, agent_name, episode)
+        else:
+            self._envs.append(ep.env)
+        if ep.frames is not None:
+            page = Path(cfg.record) / f"{task}_{agent_name}_ep{episode:05d}.html"
             summary = (f"game seed {rec['seed']}, {rec['steps']} steps, end: {rec['end']}, "
                        f"proxy {rec['proxy']}, exact {rec['exact']}")
-            rec["html"] = str(write_html(page, frames, f"{task} - {agent_name} - episode {episode}", summary))
+            rec["html"] = str(write_html(page, ep.frames, f"{task} - {agent_name} - episode {episode}", summary))
         return rec
 
 
@@ -281,68 +391,12 @@ def _keep_ttyrec(tmp: Path, record_dir: Path, task: str, agent: str, episode: in
     return str(dest) if dest else None
 
 
-def play(env, agent, task: str, game_seed: int, frames: FrameRecorder | None = None) -> dict[str, Any]:
-    """One episode of ``agent`` on ``task``; returns the episode record (without the run's identifiers)."""
-    from nle import nethack as nh
-
-    detector = TASKS[task].detector()
-    obs, info = env.reset(seed=game_seed)
-    monitor = Monitor(env, detector)
-    monitor.reset(obs, info)
-    prog = Progression()
-    prog.update(obs["blstats"])
-    agent.reset(obs, info)
-    max_depth, max_xp, mines = int(obs["blstats"][BL.DEPTH]), int(obs["blstats"][BL.XP]), False
-    if frames is not None:
-        frames.add(obs, _caption(0, obs, agent))
-    steps, end = 0, "max_steps"
-    last = obs["blstats"].copy()  # the bottom line of the last step still in the game
-    while True:
-        action = agent.act(obs, info)
-        obs, _, done, truncated, info = env.step(action)
-        steps += 1
-        monitor.update(obs, info, action, done)
-        b = obs["blstats"]
-        if env.nethack.in_normal_game():
-            last = b.copy()
-        prog.update(b)
-        max_depth, max_xp = max(max_depth, int(b[BL.DEPTH])), max(max_xp, int(b[BL.XP]))
-        mines |= int(b[BL.DNUM]) == GNOMISH_MINES
-        if frames is not None:
-            frames.add(obs, _caption(steps, obs, agent))
-        if done:
-            end = nh.game_end_types(env.nethack.how_done()).name.lower()
-            break
-        if detector.finished:
-            end = "success"
-            break
-        if truncated:
-            break
-    b = last
-    details = detector.details()
-    return {
-        "metric": detector.metric, "proxy": detector.proxy, "exact": detector.exact,
-        "proxy_step": details.pop("proxy_step"), "exact_step": details.pop("exact_step"),
-        "evidence": details.pop("evidence"), "details": details,
-        "steps": steps, "turns": int(b[BL.TIME]), "end": end,
-        "progression": prog.value, "achievement": prog.achievement,
-        "max_depth": max_depth, "max_xp": max_xp, "gold": int(b[BL.GOLD]), "score": int(b[BL.SCORE]),
-        "visited_mines": mines, "overview_calls": monitor.overview_calls, "agent_stats": agent.stats(),
-    }
-
-
-def _caption(step: int, obs, agent) -> str:
-    skill = agent.skill
-    return f"step {step}" + (f" | skill: {skill}" if skill else "") + f" | turn {int(obs['blstats'][BL.TIME])}"
-
-
 def load_skill_actor(cfg: EvalConfig):
     """The trained skill policy, or a freshly initialised one for ``--checkpoint fresh``."""
     from maestromotif.rl.actor import SkillActor, load_actor
 
     if cfg.checkpoint == FRESH:
         import torch
-
         from maestromotif.rl.config import parse_cfg
 
         torch.manual_seed(cfg.seed)  # every worker builds the same network
@@ -351,17 +405,36 @@ def load_skill_actor(cfg: EvalConfig):
 
 
 # ------------------------------------------------------------------------------------ many episodes
-_WORKER: dict[str, Any] = {}
+def _run_slots(runner: EpisodeRunner, next_job, alive=lambda: True):
+    """Keep ``runner``'s slots full with ``next_job()`` (None: no more); yield every finished record."""
+    exhausted = False
+    while alive():
+        while not exhausted and runner.free():
+            job = next_job()
+            if job is None:
+                exhausted = True
+            else:
+                runner.start(job)
+        if not runner.running:
+            return
+        yield from runner.step()
 
 
-def _init_worker(cfg_dict: dict[str, Any], keys: dict[str, str]) -> None:
+def _worker(cfg_dict: dict[str, Any], keys: dict[str, str], jobs, results, parent: int) -> None:
+    """A worker process: pulls jobs, streams one record per finished episode, then ``("done", pid)``.
+    It stops by itself when the parent process is gone (e.g. killed)."""
+    import traceback
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    cfg = EvalConfig(**cfg_dict)
-    _WORKER["runner"] = EpisodeRunner(cfg, {tuple(k.split("|")): v for k, v in keys.items()})
-
-
-def _run_job(job: tuple[str, str, int]) -> dict[str, Any]:
-    return _WORKER["runner"].run(*job)
+    try:
+        cfg = EvalConfig(**cfg_dict)
+        runner = EpisodeRunner(cfg, {tuple(k.split("|")): v for k, v in keys.items()}, cfg.envs_per_worker)
+        for rec in _run_slots(runner, jobs.get, alive=lambda: os.getppid() == parent):
+            results.put(("record", rec))
+        runner.close()
+    except BaseException as e:  # report, never hang the parent
+        results.put(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+    results.put(("done", os.getpid()))
 
 
 def pending_jobs(cfg: EvalConfig, records: Iterable[dict[str, Any]], keys: dict[tuple[str, str], str]
@@ -406,18 +479,46 @@ def evaluate(cfg: EvalConfig, show_progress: bool = True) -> dict[str, Any]:
 
 
 def _run_jobs(cfg: EvalConfig, keys, jobs):
-    if cfg.num_workers == 1 or len(jobs) == 1:
-        runner = EpisodeRunner(cfg, keys)
+    """Yield one record per finished episode (in-process, or from ``num_workers`` processes)."""
+    workers = min(cfg.num_workers, len(jobs))
+    if workers == 1:
+        runner = EpisodeRunner(cfg, keys, cfg.envs_per_worker)
+        queue = list(reversed(jobs))
         try:
-            for job in jobs:
-                yield runner.run(*job)
+            yield from _run_slots(runner, lambda: queue.pop() if queue else None)
         finally:
             runner.close()
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")  # no inherited NetHack or torch state in the workers
+    job_q, result_q = ctx.Queue(), ctx.Queue()
+    for job in jobs:
+        job_q.put(job)
+    for _ in range(workers):
+        job_q.put(None)
     str_keys = {f"{t}|{a}": k for (t, a), k in keys.items()}
-    with ctx.Pool(min(cfg.num_workers, len(jobs)), initializer=_init_worker,
-                  initargs=(dataclasses.asdict(cfg), str_keys)) as pool:
-        yield from pool.imap_unordered(_run_job, jobs, chunksize=1)
+    procs = [ctx.Process(target=_worker, args=(dataclasses.asdict(cfg), str_keys, job_q, result_q, os.getpid()),
+                         daemon=True) for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        running = workers
+        while running:
+            try:
+                kind, payload = result_q.get(timeout=10)
+            except queue_mod.Empty:
+                if not any(p.is_alive() for p in procs):
+                    raise RuntimeError("the evaluation workers died without reporting (out of memory?)") from None
+                continue
+            if kind == "record":
+                yield payload
+            elif kind == "error":
+                raise RuntimeError(f"an evaluation worker failed: {payload}")
+            else:
+                running -= 1
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=5)

@@ -135,6 +135,9 @@ def plot(report: dict[str, Any]) -> bytes:
                 ax.bar(x, scale * r["proxy_mean"], width, fill=False, edgecolor=f"C{j}", linestyle="--")
                 if r["paper"] is not None:
                     ax.plot([x - width / 2, x + width / 2], [scale * r["paper"]] * 2, color="black", lw=2)
+        ax.set_ylim(0, max([1.0 if metric == "count" else 10.0] + [scale * 1.15 * max(
+            r["exact_mean"] + r["exact_se"], r["proxy_mean"], r["paper"] or 0) for r in rows
+            if r["metric"] == metric and r["n"]]))
         ax.set_xticks(range(len(tasks)), [TASKS[t].title for t in tasks], rotation=20)
         ax.set_ylabel(label)
         ax.legend(fontsize=8, title="filled: exact, dashed: proxy, black: paper", title_fontsize=7)
