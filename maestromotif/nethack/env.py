@@ -100,13 +100,21 @@ class MaestroNLE(nle_base.NLE):
         self._idx = {k: self._observation_keys.index(k) for k in ("inv_letters", "inv_oclasses", "misc")}
         self._starting_kit: dict[str, int] = {}
         self._pending_message: np.ndarray | None = None
+        self._reset_depth = 0
         self.action_names = ACTION_NAMES
 
     # ------------------------------------------------------------------ gym API
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None:  # NetHack's own RNGs (gymnasium's seed alone does not reach them)
-            self.seed(core=int(seed), disp=int(seed), reseed=False)
-        obs, info = super().reset(seed=seed, options=options)
+            # NLE retries a start that never reaches the game loop (e.g. a scroll picked up on turn 0
+            # asks for a name) by calling reset again: move on to the next seed instead of looping.
+            seed = int(seed) + self._reset_depth
+            self.seed(core=seed, disp=seed, reseed=False)
+        self._reset_depth += 1
+        try:
+            obs, info = super().reset(seed=seed, options=options)
+        finally:
+            self._reset_depth -= 1
         self._starting_kit = {chr(int(letter)): int(oc) for letter, oc in
                               zip(self.last_observation[self._idx["inv_letters"]],
                                   self.last_observation[self._idx["inv_oclasses"]]) if letter}
@@ -144,9 +152,11 @@ class MaestroNLE(nle_base.NLE):
 
     def _key(self, key: int, messages: list[str]):
         observation, done = self.nethack.step(key)
-        msg = message_text(observation[self._message_index])
-        if msg and (not messages or messages[-1] != msg):
-            messages.append(msg)
+        buf = observation[self._message_index]
+        if buf[0]:  # decode only non-empty messages: most steps show none
+            msg = message_text(buf)
+            if not messages or messages[-1] != msg:
+                messages.append(msg)
         return observation, done
 
     def _act(self, action: int, messages: list[str]):
@@ -186,16 +196,18 @@ class MaestroNLE(nle_base.NLE):
             if done:
                 break
             misc = observation[self._idx["misc"]]
-            in_yn, in_getlin, waiting_space = int(misc[0]), int(misc[1]), int(misc[2])
-            raw = bytes(observation[self._message_index])
+            in_yn, in_getlin, waiting_space = misc[0], misc[1], misc[2]
+            if not (in_yn or in_getlin or waiting_space):
+                break  # the usual case: the game waits for a command
             if waiting_space:
-                if raw[:1] not in (b"\0", b" "):
+                if observation[self._message_index][0] not in (0, 32):
                     last_shown = observation[self._message_index].copy()
                 observation, done = self._key(SPACE, messages)
                 continue
             if in_getlin:  # a line of text is asked for: we never type one
                 observation, done = self._key(ESC, messages)
                 continue
+            raw = bytes(observation[self._message_index])
             if in_yn:
                 m = _ITEM_PROMPT.search(raw)
                 if m:  # eat/drink macro: first offered item
@@ -209,8 +221,6 @@ class MaestroNLE(nle_base.NLE):
                 if any(q in raw for q in KEPT_QUESTIONS):
                     break  # the agent answers with its next action
                 observation, done = self._key(ESC, messages)
-                continue
-            break
         if (last_shown is not None and not done
                 and observation[self._message_index][0] == 0):
             # The final screen is blank: keep the last message the game showed this step.

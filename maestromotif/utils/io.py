@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
@@ -26,6 +29,7 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[io.IOBase]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; artefacts are shared files
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
