@@ -5,6 +5,7 @@ import bz2
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -176,3 +177,46 @@ def test_markdown_shows_the_paper_next_to_maestromotif():
                         "exact_se": 0.5, "progression_mean": 0.02, "progression_se": 0.0, "steps_mean": 10.0,
                         "died": 0.0, "paper": 0.46, "paper_pm": 0.017}]}
     assert "| Gnomish Mines | maestromotif | 2 | 46.0% ± 1.7% | 50.0% ± 50.0% | 50.0% ± 50.0% |" in markdown(report)
+
+
+NODE_HARNESS = r"""
+const fs = require("fs");
+const page = fs.readFileSync(process.argv[2], "utf8");
+const script = page.split("<script>")[1].split("</script>")[0];
+const els = {};
+const document = { getElementById: (id) => (els[id] = els[id] || { textContent: "", innerHTML: "", value: 0 }),
+                   addEventListener: () => {} };
+const setTimeout = () => 0;
+eval(script.replace("show(0); tick();", ""));
+const out = [];
+for (const i of JSON.parse(process.argv[3])) {
+  show(i);
+  out.push(els.screen.innerHTML.replace(/<[^>]+>/g, "").replace(/&lt;/g, "<").replace(/&amp;/g, "&"));
+}
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="needs node to run the page's JavaScript")
+def test_html_player_shows_the_recorded_screens(tmp_path):
+    from maestromotif.eval.recording import FrameRecorder, write_html
+
+    env = make_env(max_episode_steps=60)
+    rec, screens = FrameRecorder(), []
+    obs, _ = env.reset(seed=4)
+    rng = random.Random(0)
+    for step in range(60):
+        rec.add(obs, f"step {step}")
+        screens.append(["".join(c if 32 <= ord(c) < 127 else " " for c in bytes(r).decode("latin-1"))
+                        for r in obs["tty_chars"]])
+        obs, _, done, trunc, _ = env.step(rng.randrange(28))
+        if done or trunc:
+            break
+    env.close()
+    page = write_html(tmp_path / "ep.html", rec, "test")
+    (tmp_path / "h.js").write_text(NODE_HARNESS)
+    picks = [0, len(screens) // 2, len(screens) - 1, 1]  # forwards, then backwards
+    out = subprocess.run(["node", str(tmp_path / "h.js"), str(page), json.dumps(picks)], capture_output=True,
+                         text=True, check=True).stdout
+    for i, shown in zip(picks, json.loads(out)):
+        assert shown.split("\n") == screens[i]
