@@ -127,6 +127,33 @@ def test_random_skill_policy_only_picks_skills_whose_initiation_holds():
     assert picks == set(ALWAYS_AVAILABLE) | {"merchant", "worshipper"}
 
 
+class Searcher:
+    """Searches in place every step (survives a short episode)."""
+
+    name = "searcher"
+    skill = None
+
+    def reset(self, obs, info):
+        pass
+
+    def act(self, obs, info):
+        from maestromotif.nethack.actions import ACTION_INDEX
+
+        return ACTION_INDEX["search"]
+
+    def stats(self):
+        return {}
+
+
+def test_episode_end_reasons():
+    env = make_env(max_episode_steps=40)
+    rec = E.play(env, Searcher(), "transactions", game_seed=1)
+    assert (rec["steps"], rec["end"]) == (40, "max_steps") and rec["turns"] > 20  # a Monk is fast
+    rec = E.play(env, RandomActionAgent(random.Random(0)), "gnomish", game_seed=0)  # prays itself to death
+    assert rec["end"] == "died" and rec["steps"] < 40
+    env.close()
+
+
 def test_random_action_agent_plays_a_real_game():
     env = make_env(max_episode_steps=50)
     agent = RandomActionAgent(random.Random(0))

@@ -230,12 +230,12 @@ class Episode:
         self.mines |= int(b[BL.DNUM]) == GNOMISH_MINES
         if self.frames is not None:
             self.frames.add(self.obs, self._caption())
-        if done:
-            self.end = nh.game_end_types(env.nethack.how_done()).name.lower()
+        if done or truncated:
+            # At the step limit NLE quits the game itself (done and truncated): that is not a death.
+            how = nh.game_end_types(env.nethack.how_done()).name.lower() if done else "quit"
+            self.end = "max_steps" if truncated and how == "quit" else how
         elif self.detector.finished:
             self.end = "success"
-        elif truncated:
-            self.end = "max_steps"
         return self.end is not None
 
     def record(self) -> dict[str, Any]:
