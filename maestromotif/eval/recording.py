@@ -27,13 +27,12 @@ CSS_COLOURS = ("#555", "#b22", "#2a2", "#a60", "#23c", "#a2a", "#2aa", "#bbb",
 
 def _row_runs(colours: np.ndarray) -> list[int]:
     """Run-length colours of one row: ``[length, colour, length, colour, ...]``."""
-    out: list[int] = []
-    start = 0
-    for i in range(1, len(colours) + 1):
-        if i == len(colours) or colours[i] != colours[start]:
-            out += [i - start, int(colours[start]) & 15]
-            start = i
-    return out
+    c = np.asarray(colours, dtype=np.int16) & 15
+    starts = np.concatenate(([0], np.nonzero(c[1:] != c[:-1])[0] + 1))
+    lengths = np.diff(np.concatenate((starts, [len(c)])))
+    out = np.empty(2 * len(starts), dtype=np.int64)
+    out[0::2], out[1::2] = lengths, c[starts]
+    return out.tolist()
 
 
 class FrameRecorder:
@@ -51,15 +50,18 @@ class FrameRecorder:
             self.truncated = True
             return
         chars, colours = obs["tty_chars"], obs["tty_colors"]
-        rows = {}
-        for y in range(chars.shape[0]):
-            if (self._chars is None or not np.array_equal(chars[y], self._chars[y])
-                    or not np.array_equal(colours[y], self._colours[y])):
-                text = bytes(chars[y]).decode("latin-1")
-                text = "".join(c if 32 <= ord(c) < 127 else " " for c in text)
-                rows[y] = [text, _row_runs(colours[y])]
+        if self._chars is None:
+            changed = range(chars.shape[0])
+        else:
+            changed = np.nonzero((chars != self._chars).any(axis=1) | (colours != self._colours).any(axis=1))[0]
+        rows = {int(y): [bytes(chars[y]).translate(_PRINTABLE).decode("ascii"), _row_runs(colours[y])]
+                for y in changed}
         self._chars, self._colours = chars.copy(), colours.copy()
         self.frames.append({"r": rows, "c": caption})
+
+
+# Terminal bytes -> the same byte if printable ASCII, else a space.
+_PRINTABLE = bytes(b if 32 <= b < 127 else 32 for b in range(256))
 
 
 _PAGE = """<!DOCTYPE html>
