@@ -7,7 +7,7 @@ toolkit runs here unchanged.
 
 How the options framework (call-and-return) uses it, per episode::
 
-    player = NetHackPlayer(max_depth, branch_depth)   # branch_depth: DoD level of the Mines branch
+    player = NetHackPlayer(max_depth, branch_depth)   # branch_depth: DoD level of the Mines branch, -1 until seen
     player.set_initial_values()                       # task constants (random draws allowed)
     skill = player.skill                              # first skill (set by set_initial_values)
     every step:
@@ -18,6 +18,10 @@ How the options framework (call-and-return) uses it, per episode::
 
 Arguments
 ---------
+- ``branch_depth``: the Dungeons-of-Doom level of the Gnomish Mines entrance, ``-1`` while unknown
+  (the framework learns it when a level shows two down staircases or when the agent walks into the
+  Mines) and then assigned to ``player.branch_depth`` before the next call; ``player.skill`` is kept
+  equal to the running skill.
 - ``current_skill`` / ``skill``: name of the skill that just ended / is running (see SKILL_NAMES).
 - ``dungeon_depth`` / ``current_depth``: ``blstats[NLE_BL_DEPTH]`` now.
 - ``branch_number``: ``blstats[NLE_BL_DNUM]`` (0 Dungeons of Doom, 2 Gnomish Mines, ...).

@@ -1,0 +1,41 @@
+# Runnable unit test of the "delphi" task: the prompt's unit test with its blanks filled in.
+# Appended to an answer whose code has no unit test of its own.
+import random
+
+# Starting conditions
+skill = 'discoverer'
+dungeon_depth = 1
+branch_number = 0
+
+max_depth = 10
+
+# the environment decides on the branch_depth
+branch_depth = 2
+
+player = NetHackPlayer(max_depth, branch_depth)
+oracle_depth = random.randint(5, 9)  # the Oracle's level is 5 to 9
+
+for turn in range(20):
+    print(f"Turn {turn + 1}: Skill = {skill}, Dungeon depth = {dungeon_depth}, Branch Number = {branch_number}")
+
+    if branch_number == 0 and dungeon_depth == oracle_depth:
+        print("Reached the Oracle level!")
+        break
+
+    merchant_precondition = False  # no shopkeeper or altar matters for this task
+    worshipper_precondition = False
+
+    skill = player.perform_task(skill, dungeon_depth, branch_number, merchant_precondition, worshipper_precondition)
+
+    # the environment updates the dungeon_depth
+    if skill == 'descender':
+        dungeon_depth += 1
+    elif skill == 'ascender':
+        dungeon_depth -= 1
+
+    # the environment modifies the branch_number when descending from branch_depth
+    if skill == "descender" and dungeon_depth == branch_depth+1 and branch_number == 0:
+        branch_number = random.choice([0, 2])
+    # If player ascends from gnomish mines, it necessarily goes back to the dungeons of doom
+    elif skill == "ascender" and dungeon_depth == branch_depth and branch_number == 2:
+        branch_number = 0
