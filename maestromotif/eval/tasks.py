@@ -5,7 +5,9 @@ Table 1's; the others are the task statements of the original ``code_generation/
 that the LLM was given), the policy over skills it runs
 (``rl_baseline/meta_policies/<meta_policy>/seed<N>/execution.py``), its success detector (proxy and
 exact, see :mod:`maestromotif.eval.detectors`), its metric (success rate or count per episode) and
-the paper's MaestroMotif result (Table 1, mean and the ± the paper reports).
+the paper's MaestroMotif result (Table 1, mean and the ± the paper reports). The full prompt the LLM
+gets when writing a task's policy over skills is ``code_generation/<task>/initial.txt``
+(:mod:`maestromotif.codegen.tasks`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Task:
 
     @property
     def metric(self) -> str:
-        return self.detector.metric if isinstance(self.detector, type) else self.detector().metric
+        return self.detector.metric
 
     @property
     def policy_dir(self) -> str:
