@@ -2,8 +2,16 @@
 
 A *chat* is a list of ``{"role": "system"|"user"|"assistant", "content": str}`` messages. Backends
 take a batch of chats and return one completion string per chat, in order. Backends that can read
-next-token log-probabilities also implement :meth:`LLMBackend.score_options` (used by the annotation
-"score mode" for small/base models).
+next-token log-probabilities also implement :meth:`LLMBackend.score_prompts` (raw text prompts) and
+so :meth:`LLMBackend.score_options` (chats rendered with the model's chat template); the annotation
+"score mode" for small/base models uses them.
+
+Scoring contract: ``score_prompts(prompts, options)[i, j]`` is the log-probability (natural log,
+normalised over the whole vocabulary) that the first token of ``options[j]`` follows ``prompts[i]``.
+Options must therefore start with different tokens (e.g. ``"1"`` and ``"2"``).
+
+``self.calls`` counts the prompts a backend evaluated (one completion, one retry or one scored
+prompt each): the "LLM calls" of the annotation figures.
 
 Backends are registered by name -> ``"module:Class"`` and imported only when made, so importing
 maestromotif never imports vLLM, llama.cpp or transformers.
@@ -49,7 +57,18 @@ class LLMBackend(ABC):
 
     def score_options(self, chats: Sequence[Chat], options: Sequence[str]) -> np.ndarray:
         """Log-probability of each option as the assistant's next text, shape (len(chats), len(options))."""
+        if type(self).score_prompts is LLMBackend.score_prompts:
+            raise NotImplementedError(f"backend '{self.name}' cannot score options; use generation mode")
+        return self.score_prompts([self.render_chat(c) for c in chats], options)
+
+    def score_prompts(self, prompts: Sequence[str], options: Sequence[str]) -> np.ndarray:
+        """Log-probability of the first token of each option right after each raw text prompt,
+        shape (len(prompts), len(options))."""
         raise NotImplementedError(f"backend '{self.name}' cannot score options; use generation mode")
+
+    def render_chat(self, chat: Chat) -> str:
+        """The raw text a chat becomes for this model, ending where the assistant's answer starts."""
+        return render_plain_chat(chat)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -64,9 +83,21 @@ class LLMBackend(ABC):
         return {"backend": self.name}
 
 
-# name -> "module:Class"; backends register themselves here (lazily imported).
+def render_plain_chat(chat: Chat) -> str:
+    """A template-free rendering for models that ship no chat template (base models)."""
+    names = {"system": "System", "user": "User", "assistant": "Assistant"}
+    parts = [f"{names.get(m['role'], m['role'].title())}: {m['content'].strip()}" for m in chat]
+    return "\n\n".join(parts) + "\n\nAssistant:"
+
+
+# name -> "module:Class"; imported only by make_backend, so heavy libraries load on demand.
 BACKENDS: dict[str, str] = {
     "scripted": "maestromotif.llm.scripted:ScriptedBackend",
+    "llamacpp": "maestromotif.llm.llamacpp:LlamaCppBackend",
+    "transformers": "maestromotif.llm.hf_transformers:TransformersBackend",
+    "openai": "maestromotif.llm.openai_http:OpenAIBackend",
+    "hf_inference": "maestromotif.llm.hf_inference:HFInferenceBackend",
+    "vllm": "maestromotif.llm.vllm_backend:VLLMBackend",
 }
 
 
@@ -74,10 +105,14 @@ def register_backend(name: str, target: str) -> None:
     BACKENDS[name] = target
 
 
-def make_backend(name: str, model: str | None = None, **kwargs: Any) -> LLMBackend:
+def backend_class(name: str) -> type[LLMBackend]:
     if name not in BACKENDS:
         raise UserError(f"unknown LLM backend '{name}'", expected=f"one of {', '.join(sorted(BACKENDS))}",
                         fix="pass --backend with one of those names")
     module, cls = BACKENDS[name].split(":")
-    klass = getattr(importlib.import_module(module), cls)
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_backend(name: str, model: str | None = None, **kwargs: Any) -> LLMBackend:
+    klass = backend_class(name)
     return klass(model=model, **kwargs) if model is not None else klass(**kwargs)

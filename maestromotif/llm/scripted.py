@@ -1,7 +1,9 @@
 """A backend that replays recorded answers - for unit tests of the logic around an LLM.
 
 Answers come from a list (cycled in order) or from a callable ``chat -> str``; every chat received
-is kept in ``self.history`` so a test can check what the LLM was asked.
+is kept in ``self.history`` so a test can check what the LLM was asked. Scores come from a callable
+``(chat or raw prompt, options) -> log-probs`` (``score_options`` passes chats, ``score_prompts``
+passes the prompt strings).
 """
 
 from __future__ import annotations
@@ -49,3 +51,10 @@ class ScriptedBackend(LLMBackend):
         self.calls += len(chats)
         self.history.extend(list(c) for c in chats)
         return np.array([list(self._scores(c, options)) for c in chats], dtype=np.float64)
+
+    def score_prompts(self, prompts: Sequence[str], options: Sequence[str]) -> np.ndarray:
+        if self._scores is None:
+            return super().score_prompts(prompts, options)
+        self.calls += len(prompts)
+        self.history.extend([{"role": "user", "content": p}] for p in prompts)
+        return np.array([list(self._scores(p, options)) for p in prompts], dtype=np.float64)
