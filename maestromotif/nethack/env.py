@@ -254,6 +254,14 @@ class MaestroNLE(nle_base.NLE):
         self.last_observation = observation
         return self._user_obs(self._get_observation(observation))
 
+    def waiting_for(self) -> str | None:
+        """What NetHack waits for besides a command: ``"yn"`` (a question), ``"line"`` (typed text),
+        ``"more"`` (a ``--More--`` or a text window), or None (ready for a command)."""
+        if not self.last_observation:
+            return None
+        misc = self.last_observation[self._idx["misc"]]
+        return "yn" if misc[0] else "line" if misc[1] else "more" if misc[2] else None
+
     def pending_question(self) -> str | None:
         """The kept question the agent's next action answers, or None."""
         if self.last_observation and self.last_observation[self._idx["misc"]][0]:

@@ -1,0 +1,215 @@
+"""The agents an evaluation compares, behind one small protocol.
+
+An :class:`Agent` is told about every observation the environment returns and answers with an action::
+
+    agent.reset(obs, info)            # a new episode (obs, info from env.reset)
+    action = agent.act(obs, info)     # obs, info: what the last env.reset / env.step returned
+    agent.skill                       # the running skill's name (None for agents without skills)
+    agent.stats()                     # per-episode counters for the report (skill use, policy errors)
+
+Three agents, one table entry each (:data:`AGENTS`):
+
+- ``maestromotif``: the task's policy over skills (LLM-written ``execution.py``) run by the options
+  framework (:class:`maestromotif.skills.options.OptionsController`) choosing which skill the trained
+  skill-conditioned policy (:class:`maestromotif.rl.actor.SkillActor`) executes;
+- ``random_skills``: the same skills, initiation and termination, but the next skill is drawn
+  uniformly among those whose initiation holds (discoverer, descender and ascender always; the
+  worshipper and the merchant when the task's ``skill_precondition`` says so);
+- ``random_actions``: uniform over the 28 actions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from maestromotif.nethack.actions import NUM_ACTIONS
+from maestromotif.utils.errors import UserError
+
+ALWAYS_AVAILABLE = ("discoverer", "descender", "ascender")
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+
+    def reset(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> None: ...
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> int: ...
+    @property
+    def skill(self) -> str | None: ...
+    def stats(self) -> dict[str, float]: ...
+
+
+class RandomActionAgent:
+    name = "random_actions"
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def reset(self, obs, info) -> None:
+        pass
+
+    def act(self, obs, info) -> int:
+        return self.rng.randrange(NUM_ACTIONS)
+
+    @property
+    def skill(self) -> None:
+        return None
+
+    def stats(self) -> dict[str, float]:
+        return {}
+
+
+class SkillAgent:
+    """A policy over skills (options framework) driving a skill-conditioned actor.
+
+    Several SkillAgents sharing one actor act together with :meth:`act_many` (one batched forward pass
+    for all of them: the evaluator runs many episodes per process this way). Actions are drawn from
+    each agent's own random stream (``rng``), so an episode does not depend on what else is batched.
+    """
+
+    def __init__(self, name: str, controller: Any, actor: Any, rng: random.Random, deterministic: bool = False):
+        self.name = name
+        self.controller = controller
+        self.actor = actor
+        self.deterministic = deterministic
+        self._np_rng = np.random.default_rng(rng.getrandbits(64))
+        self._state = None
+        self._fresh = True
+
+    def reset(self, obs, info) -> None:
+        self.controller.reset(obs, info)
+        self._state = self.actor.initial_state(1)
+        self._fresh = True
+
+    def act(self, obs, info) -> int:
+        return SkillAgent.act_many([self], [obs], [info])[0]
+
+    @staticmethod
+    def act_many(agents: list[SkillAgent], obs: list[dict], infos: list[dict]) -> list[int]:
+        """One action per agent (all agents share ``agents[0].actor``), one forward pass."""
+        import torch
+
+        actor = agents[0].actor
+        skills = [a._next_skill(o, i) for a, o, i in zip(agents, obs, infos)]
+        inputs = [actor.obs_batch(o, k) for o, k in zip(obs, skills)]
+        batch = {key: np.concatenate([x[key] for x in inputs]) for key in inputs[0]}
+        states = torch.cat([a._state for a in agents])
+        logits, new_states = policy_logits(actor, batch, states)
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        actions = []
+        for i, a in enumerate(agents):
+            a._state = new_states[i:i + 1]
+            actions.append(a._choose(probs[i]))
+        return actions
+
+    def _next_skill(self, obs, info) -> int:
+        if self._fresh:  # the skill chosen at reset runs first
+            self._fresh = False
+            return self.controller.skill_index
+        return self.controller.step(obs, info)
+
+    def _choose(self, probs: np.ndarray) -> int:
+        if self.deterministic:
+            return int(np.argmax(probs))
+        cdf = np.cumsum(probs, dtype=np.float64)
+        return int(min(np.searchsorted(cdf, self._np_rng.random() * cdf[-1], side="right"), len(probs) - 1))
+
+    @property
+    def skill(self) -> str:
+        return self.controller.skill
+
+    def stats(self) -> dict[str, float]:
+        return dict(self.controller.stats())
+
+
+def policy_logits(actor: Any, batch: dict[str, np.ndarray], rnn_states: Any) -> tuple[Any, Any]:
+    """Action logits and new recurrent states of a :class:`~maestromotif.rl.actor.SkillActor` for a batch
+    (sample-factory's model API: normalise the observations, run the actor-critic)."""
+    import torch
+    from sample_factory.algo.utils.rl_utils import prepare_and_normalize_obs
+
+    with torch.inference_mode():
+        obs = {k: torch.as_tensor(np.asarray(v)) for k, v in batch.items()}
+        out = actor.model(prepare_and_normalize_obs(actor.model, obs), rnn_states.to(actor.device))
+    return out["action_logits"], out["new_rnn_states"]
+
+
+def random_skill_policy(policy_cls: type, rng: random.Random) -> type:
+    """``policy_cls`` (a task's ``NetHackPlayer``) with ``perform_task`` replaced by a uniform draw among
+    the skills whose initiation holds; its initiation and termination functions are kept."""
+
+    class RandomSkills(policy_cls):  # type: ignore[misc, valid-type]
+        def set_initial_values(self):
+            super().set_initial_values()
+            self.skill = rng.choice(ALWAYS_AVAILABLE)
+
+        def perform_task(self, current_skill, dungeon_depth, branch_number, merchant_precondition,
+                         worshipper_precondition):
+            choices = list(ALWAYS_AVAILABLE)
+            if worshipper_precondition:
+                choices.append("worshipper")
+            if merchant_precondition:
+                choices.append("merchant")
+            return rng.choice(choices)
+
+    RandomSkills.__name__ = RandomSkills.__qualname__ = f"Random{policy_cls.__name__}"
+    RandomSkills.__module__ = policy_cls.__module__  # the controller seeds the generated module's `random`
+    return RandomSkills
+
+
+# ------------------------------------------------------------------------------------ the table
+@dataclass
+class AgentContext:
+    """What building an agent may need; loaded once per worker process."""
+
+    rng: random.Random
+    policy_cls: Callable[[], type] | None = None   # the task's policy over skills (loaded lazily)
+    actor: Callable[[], Any] | None = None          # the skill policy (loaded lazily)
+    deterministic: bool = False
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    name: str
+    description: str
+    uses_skills: bool           # needs the skill policy checkpoint and the task's policy over skills
+    build: Callable[[AgentContext], Any]
+
+
+def _controller(policy_cls: type, rng: random.Random):
+    from maestromotif.skills.options import OptionsController
+
+    return OptionsController(policy_cls, rng=rng)
+
+
+def _maestromotif(ctx: AgentContext):
+    return SkillAgent("maestromotif", _controller(ctx.policy_cls(), ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
+
+
+def _random_skills(ctx: AgentContext):
+    cls = random_skill_policy(ctx.policy_cls(), ctx.rng)
+    return SkillAgent("random_skills", _controller(cls, ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
+
+
+AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
+    AgentSpec("maestromotif", "the task's policy over skills running the trained skill policy", True, _maestromotif),
+    AgentSpec("random_skills", "a uniformly random policy over the same skills (initiation and termination "
+              "kept)", True, _random_skills),
+    AgentSpec("random_actions", "uniformly random actions", False, lambda ctx: RandomActionAgent(ctx.rng)),
+)}
+AGENT_NAMES: tuple[str, ...] = tuple(AGENTS)
+
+
+def parse_agents(text: str) -> list[str]:
+    names = [a.strip() for a in text.split(",") if a.strip()]
+    bad = [a for a in names if a not in AGENTS]
+    if bad or not names:
+        raise UserError(f"unknown agent(s) {', '.join(bad) or '(none given)'}",
+                        expected=f"a comma-separated list of {', '.join(AGENT_NAMES)}",
+                        fix="e.g. --agents maestromotif,random_skills,random_actions")
+    return names

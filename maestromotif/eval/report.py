@@ -1,0 +1,148 @@
+"""The evaluation report: per task and agent, both detectors, BALROG progression, the paper's numbers.
+
+``report.json``::
+
+    {"config": {...}, "created": "...", "rows": [ROW, ...], "paper_source": "..."}
+
+ROW (also one line of ``report.csv``, same keys): ``task``, ``title``, ``kind``, ``metric``
+(``success`` = rates in [0, 1], ``count`` = mean per episode), ``agent``, ``n`` (episodes),
+``proxy_mean``/``proxy_se`` (the paper's detector), ``exact_mean``/``exact_se``, ``progression_mean``/
+``progression_se`` (BALROG), ``steps_mean``, ``died`` (fraction of episodes that ended by the game
+ending), ``paper``/``paper_pm`` (MaestroMotif in Table 1; only on ``maestromotif`` rows). Standard errors
+are ``std / sqrt(n)`` over episodes (sample std; 0 for n = 1).
+
+``report.md`` is the markdown table printed at the end of a run; ``report.png`` plots the exact
+verdicts (bars) next to the proxy (hollow bars) and the paper (black ticks).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from maestromotif.eval.tasks import TASKS
+from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_write_text
+
+PAPER_SOURCE = "Klissarov et al., ICLR 2025, Table 1 (zero-shot MaestroMotif; ± as reported)"
+COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy_se", "exact_mean", "exact_se",
+           "progression_mean", "progression_se", "steps_mean", "died", "paper", "paper_pm")
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    mean = sum(values) / n
+    if n == 1:
+        return round(mean, 9), 0.0
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return round(mean, 9), round(math.sqrt(var / n), 9)
+
+
+def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str], str]) -> dict[str, Any]:
+    rows = []
+    for task in cfg.tasks:
+        t = TASKS[task]
+        for agent in cfg.agents:
+            eps = sorted((r for r in records if r["task"] == task and r["agent"] == agent
+                          and r["run_key"] == keys[(task, agent)] and r["episode"] < cfg.episodes),
+                         key=lambda r: r["episode"])
+            row = {"task": task, "title": t.title, "kind": t.kind, "metric": t.metric, "agent": agent, "n": len(eps)}
+            for name in ("proxy", "exact", "progression", "steps"):
+                mean, se = _mean_se([float(r[name]) for r in eps])
+                row[f"{name}_mean"] = mean
+                if name != "steps":
+                    row[f"{name}_se"] = se
+            row["died"] = _mean_se([float(r["end"] not in ("success", "max_steps")) for r in eps])[0]
+            row["paper"], row["paper_pm"] = (t.paper, t.paper_pm) if agent == "maestromotif" else (None, None)
+            rows.append(row)
+    from maestromotif.utils.config import to_dict
+
+    return {"config": to_dict(cfg), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "paper_source": PAPER_SOURCE,
+            "rows": rows}
+
+
+def _fmt(metric: str, mean: float | None, se: float | None = None) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    if metric == "success":
+        s = f"{100 * mean:.1f}%"
+        return s if se is None else f"{s} ± {100 * se:.1f}%"
+    s = f"{mean:.2f}"
+    return s if se is None else f"{s} ± {se:.2f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = ["| Task | Agent | N | Paper (MaestroMotif) | Proxy (paper's detector) | Exact | "
+             "BALROG progression | Steps | Died |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["rows"]:
+        paper = _fmt(r["metric"], r["paper"], r["paper_pm"]) if r["paper"] is not None else ""
+        lines.append(f"| {r['title']} | {r['agent']} | {r['n']} | {paper} | "
+                     f"{_fmt(r['metric'], r['proxy_mean'], r['proxy_se'])} | "
+                     f"{_fmt(r['metric'], r['exact_mean'], r['exact_se'])} | "
+                     f"{r['progression_mean']:.3f} ± {r['progression_se']:.3f} | "
+                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} |")
+    cfg = report["config"]
+    lines.append("")
+    lines.append(f"Success rates in %, interaction tasks as mean count per episode, ± one standard error. "
+                 f"Up to {cfg['max_episode_steps']} steps per episode, game seeds {cfg['seed']}.."
+                 f"{cfg['seed'] + cfg['episodes'] - 1}, skill policy `{cfg['checkpoint']}`. "
+                 f"Paper: {report['paper_source']}.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: str | Path, report: dict[str, Any]) -> None:
+    out = Path(out)
+    atomic_save_json(out / "report.json", report)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS)
+    w.writeheader()
+    for r in report["rows"]:
+        w.writerow({k: r.get(k) for k in COLUMNS})
+    atomic_write_text(out / "report.csv", buf.getvalue())
+    atomic_write_text(out / "report.md", markdown(report))
+    if any(r["n"] for r in report["rows"]):
+        atomic_write_bytes(out / "report.png", plot(report))
+
+
+def plot(report: dict[str, Any]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["rows"]
+    agents = list(dict.fromkeys(r["agent"] for r in rows))
+    groups = [("success", "success rate (%)", 100.0), ("count", "count per episode", 1.0)]
+    groups = [g for g in groups if any(r["metric"] == g[0] for r in rows)]
+    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 4.2), squeeze=False)
+    width = 0.8 / max(1, len(agents))
+    for ax, (metric, label, scale) in zip(axes[0], groups):
+        tasks = list(dict.fromkeys(r["task"] for r in rows if r["metric"] == metric))
+        for j, agent in enumerate(agents):
+            for i, task in enumerate(tasks):
+                r = next((r for r in rows if r["task"] == task and r["agent"] == agent), None)
+                if r is None or not r["n"]:
+                    continue
+                x = i + (j - (len(agents) - 1) / 2) * width
+                ax.bar(x, scale * r["exact_mean"], width, color=f"C{j}", label=agent if i == 0 else None,
+                       yerr=scale * r["exact_se"], capsize=2)
+                ax.bar(x, scale * r["proxy_mean"], width, fill=False, edgecolor=f"C{j}", linestyle="--")
+                if r["paper"] is not None:
+                    ax.plot([x - width / 2, x + width / 2], [scale * r["paper"]] * 2, color="black", lw=2)
+        ax.set_ylim(0, max([1.0 if metric == "count" else 10.0] + [scale * 1.15 * max(
+            r["exact_mean"] + r["exact_se"], r["proxy_mean"], r["paper"] or 0) for r in rows
+            if r["metric"] == metric and r["n"]]))
+        ax.set_xticks(range(len(tasks)), [TASKS[t].title for t in tasks], rotation=20)
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8, title="filled: exact, dashed: proxy, black: paper", title_fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
