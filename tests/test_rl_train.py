@@ -131,7 +131,7 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
     assert loaded and loaded[0] == steps_b
     assert _env_steps(find_checkpoint(exp)[0]) > steps_b
     steps = [int(r["env_steps"]) for r in read_metrics(exp / "metrics.csv")]
-    assert steps == sorted(steps) and steps[-1] > steps_a  # one CSV across the three runs
+    assert steps == sorted(steps) and steps[-1] > steps_a, (steps, steps_a, steps_b, sorted(p.name for p in (exp / "checkpoint_p0").iterdir()))  # one CSV across the three runs
     assert np.isfinite(float(read_metrics(exp / "metrics.csv")[-1]["len"]))
 
 

@@ -77,12 +77,12 @@ class Pipeline:
         for st in STAGES:
             material = [keys[d] for d in st.deps]
             for u in st.units(self.cfg, self.w):
-                material += u.key_material()
+                material += u.key_material(self.w)
             keys[st.name] = _hash(material)
         return keys
 
     def unit_key(self, st: Stage, u: Unit, keys: dict[str, str]) -> str:
-        return _hash([keys[d] for d in st.deps] + u.key_material())
+        return _hash([keys[d] for d in st.deps] + u.key_material(self.w))
 
     def status(self) -> list[tuple[str, str]]:
         keys = self.stage_keys()

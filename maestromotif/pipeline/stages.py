@@ -37,8 +37,19 @@ class Unit:
     fallback: Callable[[], str] | None = None  # called when the command fails; returns a note
     describe: str = ""  # what `fn` does, for --dry_run and the state file
 
-    def key_material(self) -> list[str]:
-        return list(self.argv) if self.argv else [self.describe]
+    def key_material(self, workdir: Path | None = None) -> list[str]:
+        """What the unit's result depends on: its command, independent of the interpreter's path and of
+        where the workdir lies (a moved workdir stays up to date)."""
+        if not self.argv:
+            return [self.describe]
+        out = []
+        for a in map(str, self.argv):
+            if a == sys.executable:
+                a = "python"
+            elif workdir is not None:
+                a = a.replace(str(workdir), "<workdir>")
+            out.append(a)
+        return out
 
 
 @dataclass
@@ -166,8 +177,8 @@ def train_argv(cfg: PipelineConfig, w: Path) -> list[str]:
                "--llm_reward", cfg.llm_reward, "--train_dir", w / "train_dir" / "skill_policy",
                "--experiment", "default")
     if cfg.train_for_seconds:
-        argv += ["--train_for_seconds", cfg.train_for_seconds]
-    return argv + list(cfg.rl_extra)
+        argv += ["--train_for_seconds", str(cfg.train_for_seconds)]
+    return argv + [str(a) for a in cfg.rl_extra]
 
 
 def _train(cfg: PipelineConfig, w: Path) -> list[Unit]:

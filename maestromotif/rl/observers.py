@@ -111,6 +111,9 @@ class MetricsCSV(AlgoObserver):
         for key in self.columns[len(BASE_COLUMNS) - 2:]:
             vals = stats.get(key)
             row[key] = _fmt(float(np.mean(vals[0]))) if vals and len(vals[0]) else ""
+        # A row at or below earlier ones means training went on from an older checkpoint than the
+        # newest rows describe (progress lost to kill -9): those rows are replaced, the CSV stays monotone.
+        self.rows = [r for r in self.rows if int(float(r["env_steps"])) < env_steps]
         self.rows.append({k: str(v) for k, v in row.items()})
         self.flush()
 
