@@ -101,3 +101,15 @@ def test_informative_sampling_favours_rare_events():
     rare = lambda idx: sum(i >= 990 for i in idx)  # noqa: E731
     assert rare(informative_indices(pool, 100, 0)) > 5 * max(1, rare(uniform_indices(pool, 100, 0)))
     assert len(set(informative_indices(pool, 100, 1))) == 100  # without replacement
+
+
+def test_a_pool_smaller_than_one_shard_finishes(tmp_path, repo_root):
+    # Regression: the worker counted only written shards, so a target below --shard_size reset games forever.
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "scripts.collect_dataset", "--policy", "explore", "--num_pairs", "4",
+                           "--out", str(tmp_path), "--num_workers", "2", "--skills", "descender"],
+                          cwd=repo_root, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert load_dataset(tmp_path / "descender.pkl").num_pairs == 4

@@ -83,7 +83,8 @@ def _worker(cfg_dict: dict[str, Any], worker: int, target: int, start_shard: int
     rng = random.Random(episode_seed)
     shard, buf, done_count = start_shard, [], 0
     source = f"nle:{Path(cfg.policy).name if '/' in cfg.policy else cfg.policy}"
-    while done_count < target:
+    # The buffer counts: a target below one shard is reached before any shard is written.
+    while done_count + len(buf) < target:
         obs, info = env.reset(seed=episode_seed)
         policy.reset(obs, info)
         prev_msg, prev_stats = message_text(obs["message"]), caption_stats(obs["blstats"])
