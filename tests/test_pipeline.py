@@ -136,7 +136,7 @@ def test_tiny_pipeline_end_to_end_kill_resume_and_partial_rerun(tmp_path):
     md = (w / "report.md").read_text()
     for heading in ("## Stages", "## LLM labels", "## Reward models", "## Skill training", "## Zero-shot evaluation"):
         assert heading in md
-    assert "goldenexit" in md and (w / "plots" / "label_balance.png").stat().st_size > 1000
+    assert "Golden Exit" in md and (w / "plots" / "label_balance.png").stat().st_size > 1000
     assert (w / "report.html").read_text().count("<img") >= 3
     # 3. a changed evaluation setting reruns evaluation and the report only
     trained = st["stages"]["train"]["units"]["train"]["seconds"]

@@ -133,8 +133,8 @@ def _reward_section(cfg: PipelineConfig, w: Path, plots: Path, top: int = 5) -> 
         except Exception as e:  # a report never fails on one section
             blocks.append(("p", f"{s}: ranking unavailable ({type(e).__name__}: {e})"))
             continue
-        lines = [f"{r.r_norm:+.2f}  {r.text}" for r in ranked[:top]] + ["..."] + \
-                [f"{r.r_norm:+.2f}  {r.text}" for r in ranked[-top:]]
+        shown = ranked if len(ranked) <= 2 * top else ranked[:top] + [None] + ranked[-top:]
+        lines = ["..." if r is None else f"{r.r_norm:+.2f}  {r.text}" for r in shown]
         blocks += [("h3", f"{s}: most and least preferred captions (normalised reward)"), ("pre", "\n".join(lines))]
     return blocks
 
@@ -166,15 +166,28 @@ def _train_section(w: Path, plots: Path) -> list[Block]:
             blocks.append(("p", f"training curves unavailable ({type(e).__name__}: {e})"))
     summary = _read_json(exp / "training_summary.json")
     if summary:
-        blocks.append(("pre", json.dumps(summary, indent=2)[:3000]))
+        last = summary.get("last_metrics") or {}
+        blocks.append(("p", f"{summary.get('env_steps', 0):,} env steps in {summary.get('run_seconds', 0):.0f} s "
+                            f"(last run); last {last.get('episodes', '?')} episodes: mean return "
+                            f"{_num(last.get('reward'))}, length {_num(last.get('len'))}."))
+        from maestromotif.skills.table import SKILL_NAMES
+
+        cols = ("activations", "steps", "intrinsic_mean", "descents", "ascents", "items_sold", "altar_drops",
+                "cells_explored", "kills")
+        rows = [[s] + [_num(last.get(f"skills/{s}_{c}")) for c in cols] for s in SKILL_NAMES]
+        blocks.append(("table", (["skill (per episode)"] + list(cols), rows)))
     return blocks
 
 
-def _eval_section(w: Path) -> list[Block]:
+def _eval_section(w: Path, plots: Path) -> list[Block]:
     md = w / "eval" / "report.md"
     if not md.exists():
         return [("h2", "Zero-shot evaluation"), ("p", "No evaluation yet.")]
-    return [("h2", "Zero-shot evaluation"), ("md", md.read_text())]
+    blocks: list[Block] = [("h2", "Zero-shot evaluation"), ("md", md.read_text())]
+    if (w / "eval" / "report.png").exists():
+        shutil.copyfile(w / "eval" / "report.png", plots / "eval.png")
+        blocks.append(("img", "plots/eval.png"))
+    return blocks
 
 
 def _render_md(blocks: list[Block]) -> str:
@@ -229,7 +242,7 @@ def write_report(cfg: PipelineConfig, w: Path) -> Path:
     title = "maestromotif pipeline report"
     blocks: list[Block] = [("h1", title), ("p", f"Workdir `{w}`.")]
     blocks += _stage_section(w) + _dataset_section(cfg, w) + _label_section(cfg, w, plots)
-    blocks += _reward_section(cfg, w, plots) + _train_section(w, plots) + _eval_section(w)
+    blocks += _reward_section(cfg, w, plots) + _train_section(w, plots) + _eval_section(w, plots)
     atomic_write_text(w / "report.md", _render_md(blocks))
     atomic_write_text(w / "report.html", _render_html(blocks, title))
     return w / "report.md"
