@@ -397,6 +397,7 @@ def load_skill_actor(cfg: EvalConfig):
 
     if cfg.checkpoint == FRESH:
         import torch
+
         from maestromotif.rl.config import parse_cfg
 
         torch.manual_seed(cfg.seed)  # every worker builds the same network
