@@ -83,6 +83,16 @@ class LLMBackend(ABC):
         return {"backend": self.name}
 
 
+def first_option_tokens(options: Sequence[str], tokenized: Sequence[Sequence[int]]) -> list[int]:
+    """The first token of each score-mode option; they must exist and differ (one logit per option)."""
+    firsts = [t[0] if len(t) else -1 for t in tokenized]
+    if -1 in firsts or len(set(firsts)) != len(firsts):
+        raise UserError(f"score-mode options {list(options)} do not start with distinct tokens",
+                        expected="options whose first tokens differ (e.g. '1' and '2')",
+                        fix="change the 'options' of the prompt file's score section")
+    return firsts
+
+
 def render_plain_chat(chat: Chat) -> str:
     """A template-free rendering for models that ship no chat template (base models)."""
     names = {"system": "System", "user": "User", "assistant": "Assistant"}

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, render_plain_chat
+from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, first_option_tokens, render_plain_chat
 from maestromotif.utils.errors import UserError
 
 
@@ -81,12 +81,7 @@ class TransformersBackend(LLMBackend):
         return out
 
     def option_ids(self, options: Sequence[str]) -> list[int]:
-        ids = [self.tokenizer.encode(o, add_special_tokens=False) for o in options]
-        firsts = [i[0] if i else -1 for i in ids]
-        if -1 in firsts or len(set(firsts)) != len(firsts):
-            raise UserError(f"score-mode options {list(options)} do not start with distinct tokens",
-                            fix="change the 'options' of the prompt file's score section")
-        return firsts
+        return first_option_tokens(options, [self.tokenizer.encode(o, add_special_tokens=False) for o in options])
 
     def score_prompts(self, prompts: Sequence[str], options: Sequence[str]) -> np.ndarray:
         return self._score(list(prompts), options, templated=False)

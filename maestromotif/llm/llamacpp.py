@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, render_plain_chat
+from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, first_option_tokens, render_plain_chat
 from maestromotif.utils.errors import UserError
 
 EMBEDDED = "embedded"  # --model value (and default) naming the shipped Gemma 3 270M GGUF
@@ -127,13 +127,8 @@ class LlamaCppBackend(LLMBackend):
 
     # ----------------------------------------------------------------- scoring
     def option_tokens(self, options: Sequence[str]) -> list[int]:
-        toks = [self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options]
-        firsts = [t[0] if t else -1 for t in toks]
-        if -1 in firsts or len(set(firsts)) != len(firsts):
-            raise UserError(f"score-mode options {list(options)} do not start with distinct tokens",
-                            expected="options whose first tokens differ (e.g. '1' and '2')",
-                            fix="change the 'options' of the prompt file's score section")
-        return firsts
+        return first_option_tokens(
+            options, [self.llm.tokenize(o.encode("utf-8"), add_bos=False, special=False) for o in options])
 
     def score_prompts(self, prompts: Sequence[str], options: Sequence[str]) -> np.ndarray:
         return self._score(prompts, options, special=False)

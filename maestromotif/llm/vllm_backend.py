@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend
+from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, first_option_tokens
 from maestromotif.utils.errors import UserError
 
 
@@ -78,12 +78,7 @@ class VLLMBackend(LLMBackend):
 
     def option_ids(self, options: Sequence[str]) -> list[int]:
         tok = self.llm.get_tokenizer()
-        ids = [tok.encode(o, add_special_tokens=False) for o in options]
-        firsts = [i[0] if i else -1 for i in ids]
-        if -1 in firsts or len(set(firsts)) != len(firsts):
-            raise UserError(f"score-mode options {list(options)} do not start with distinct tokens",
-                            fix="change the 'options' of the prompt file's score section")
-        return firsts
+        return first_option_tokens(options, [tok.encode(o, add_special_tokens=False) for o in options])
 
     def score_prompts(self, prompts: Sequence[str], options: Sequence[str]) -> np.ndarray:
         self.calls += len(prompts)

@@ -83,10 +83,6 @@ def fast_stat_deltas(prev: list[int], cur: list[int]) -> tuple[float, ...]:
 
 
 @cache
-def _policy_class(path: str) -> type:
-    return load_policy_class(path)
-
-
 @cache
 def _shared_rewards(reward_dirs: tuple[str, ...], eps: float | tuple[float, ...], beta: float):
     """One loaded reward set per process and config, and the process-wide cache of its r_norm values."""
@@ -158,7 +154,9 @@ class SkillEnv(gym.Env):
         self.observation_space = self.builder.space()
         self.action_space = gym.spaces.Discrete(NUM_ACTIONS)
         base = 0 if cfg.seed is None else cfg.seed * 1_000_003
-        self.controller = OptionsController(_policy_class(cfg.meta_policy), rng=random.Random(base + env_index))
+        # One module per env (not cached per process): the controller binds the module's `random` to this
+        # env's rng, so envs of one worker must not share it.
+        self.controller = OptionsController(load_policy_class(cfg.meta_policy), rng=random.Random(base + env_index))
         self.rewards = rewards
         if self.rewards is None and cfg.llm_reward != 0.0:
             self.rewards = load_skill_rewards(cfg)
