@@ -38,6 +38,7 @@ CAUSES: dict[str, str] = {
     "burning": "burned (lava, fire)",
     "petrification": "turned to stone",
     "trap": "killed by a trap",
+    "self_harm": "hurt itself to death (kicking a wall, ...)",
     "other_death": "another end of the game (crushed, dissolved, slimed, genocided)",
     "left_dungeon": "climbed out of the dungeon (escaped) or quit",
     "unknown": "the game ended and no rule matched the last messages",
@@ -72,6 +73,7 @@ MESSAGE_RULES: tuple[tuple[str, re.Pattern], ...] = (
     ("trap", re.compile(r"shoots out at you|A trap door|falling rock|KABOOM|land mine|bear trap|rolling boulder"
                         r"|tower of flame|gush of water|You fall into (?:a|the) (?:spiked )?pit|sleeping gas"
                         r"|magical explosion|You are caught in a web")),
+    ("self_harm", re.compile(r"Ouch!  That hurts|Dumb move!|WHAMM|You hurt your")),
     ("monster", MONSTER_ATTACK),
 )
 

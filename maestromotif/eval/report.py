@@ -10,7 +10,9 @@ ROW (also one line of ``report.csv``, same keys): ``task``, ``title``, ``kind``,
 ``progression_se`` (BALROG), ``steps_mean``, ``died`` (fraction of episodes that ended by the game
 ending), ``paper``/``paper_pm`` (MaestroMotif in Table 1; only on ``maestromotif`` rows), ``deaths`` (``{cause:
 count}`` of how the episodes ended, :data:`maestromotif.eval.deaths.CAUSES`; ``cause:n;cause:n`` in the
-CSV), ``killers`` (the monsters that killed most often, ``{name: count}``). Standard errors
+CSV), ``killers`` (the monsters that killed most often, ``{name: count}``), ``own_job`` (skill agents: per skill the
+activations, steps and own-job rate, :func:`maestromotif.skills.own_job.own_job_rates`, over the summed
+counters of the episodes; a compact text in the CSV). Standard errors
 are ``std / sqrt(n)`` over episodes (sample std; 0 for n = 1).
 
 ``report.md`` is the markdown table printed at the end of a run; ``report.png`` plots the exact
@@ -28,12 +30,13 @@ from typing import Any
 
 from maestromotif.eval import deaths as D
 from maestromotif.eval.tasks import TASKS
+from maestromotif.skills import own_job as OJ
 from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_write_text
 
 PAPER_SOURCE = "Klissarov et al., ICLR 2025, Table 1 (zero-shot MaestroMotif; ± as reported)"
 COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy_se", "exact_mean", "exact_se",
            "progression_mean", "progression_se", "steps_mean", "died", "paper", "paper_pm",
-           "deaths", "killers")
+           "deaths", "killers", "own_job")
 
 
 def _mean_se(values: list[float]) -> tuple[float, float]:
@@ -65,6 +68,8 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
             row["paper"], row["paper_pm"] = (t.paper, t.paper_pm) if agent == "maestromotif" else (None, None)
             ends = [_death(r) for r in eps]
             row["deaths"], row["killers"] = D.tally(ends), D.killers(ends)
+            counters = OJ.sum_counters(r.get("agent_stats") or {} for r in eps)
+            row["own_job"] = OJ.own_job_rates(counters)
             rows.append(row)
     from maestromotif.utils.config import to_dict
 
@@ -99,6 +104,8 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{r['progression_mean']:.3f} ± {r['progression_se']:.3f} | "
                      f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} | {D.summary(r.get('deaths', {}))} |")
     lines += [""] + deaths_table(report["rows"])
+    own = own_job_table(report["rows"])
+    lines += [""] + own if own else []
     cfg = report["config"]
     lines.append("")
     lines.append(f"Success rates in %, interaction tasks as mean count per episode, ± one standard error. "
@@ -134,7 +141,38 @@ def deaths_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def own_job_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: each skill's own-job rate per agent over all tasks (skill agents only)."""
+    by_agent: dict[str, dict[str, float]] = {}
+    for r in rows:
+        for skill, v in (r.get("own_job") or {}).items():
+            acc = by_agent.setdefault(r["agent"], {})
+            for k in ("activations", "steps", "own_job"):
+                acc[f"{skill}_{k}"] = acc.get(f"{skill}_{k}", 0) + v.get(k, 0)
+            for beh in OJ.DISCOVERER_RATES:
+                if f"{beh}_per_1000" in v:  # back to counts, to sum over tasks
+                    acc[f"{skill}_{beh}"] = acc.get(f"{skill}_{beh}", 0) + v[f"{beh}_per_1000"] * v["steps"] / 1000
+    if not by_agent:
+        return []
+    lines = ["Own job per skill (all tasks; `maestromotif.skills.own_job`): activations that did the job / "
+             "activations (rate); discoverer: new cells and kills per 1,000 of its steps.", "",
+             "| Agent | discoverer cells /1k | discoverer kills /1k | " + " | ".join(OJ.OWN_JOB) + " |",
+             "|---|---:|---:|" + "---:|" * len(OJ.OWN_JOB)]
+    for agent, counters in by_agent.items():
+        rates = OJ.own_job_rates(counters)
+        disc = rates.get("discoverer", {})
+        cells = [f"{disc.get('cells_explored_per_1000', math.nan):.0f}", f"{disc.get('kills_per_1000', math.nan):.2f}"]
+        for skill in OJ.OWN_JOB:
+            v = rates.get(skill)
+            cells.append("-" if not v or not v["activations"] else
+                         f"{v['own_job']:.0f}/{v['activations']:.0f} ({100 * v['own_job_rate']:.0f}%)")
+        lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _csv_value(value: Any) -> Any:
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        return OJ.summary(value)
     if isinstance(value, dict):
         return ";".join(f"{k}:{v}" for k, v in value.items())
     return value
