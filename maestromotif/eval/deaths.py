@@ -7,9 +7,10 @@ You die...", "Suddenly, a bolt of lightning strikes you!  You fry to a crisp!", 
 illness.". :func:`classify` reads them with two tables:
 
 - :data:`END_CAUSES`: end types that are a cause by themselves (choking, starvation, drowning, ...);
-- :data:`MESSAGE_RULES`: ordered (cause, pattern) rules tried on the messages, newest step first, for
-  the end types that need a reason (``died``, ``poisoning``). The first rule that matches wins; a
-  monster's name is read from its attack message.
+- :data:`MESSAGE_RULES`: (cause, pattern) rules tried on the messages, newest step first, for the end
+  types that need a reason (``died``, ``poisoning``). In the newest step that any rule matches, the
+  match latest in the step wins (the last blow), ties going to the earlier rule; a monster's name is
+  read from its attack message.
 
 Causes (:data:`CAUSES`): ``alive`` (the task was done), ``timeout`` (the step limit), and the deaths.
 ``tests/test_eval_deaths.py`` checks the rules on real game ends made in wizard mode and on recorded
@@ -62,7 +63,7 @@ MONSTER_ATTACK = re.compile(rf"(?:^|[.!]\s+)(?P<mon>The [^.!?]+?|It)(?:'s [a-z]+
 MINION = re.compile(r"^(?:[Tt]he )?(?P<kind>.+?) of (?P<god>[A-Z][\w' -]+)$")
 FOOD_POISONING_SIGN = re.compile(r"was tainted|You feel deathly sick")
 
-# (cause, pattern) tried in order on each step's messages, newest step first.
+# (cause, pattern) tried on each step's messages, newest step first; in a step the latest match wins.
 MESSAGE_RULES: tuple[tuple[str, re.Pattern], ...] = (
     ("prayer", re.compile(r"bolt of lightning|fry to a crisp|wide-angle disintegration beam|Thou hast angered me"
                           r"|Thou durst (?:call|suffer)|Thou hast strayed|You feel that \S.* is displeased")),
@@ -133,16 +134,20 @@ def classify(end: str | None, steps: Iterable[Sequence[str]], earlier: Sequence[
         return Death(cause, end if cause == "other_death" else "")
     if end not in ("died", "poisoning"):
         return Death("unknown", end)
-    for i in range(len(steps) - 1, -1, -1):
-        step = steps[i]
+    for step in reversed(steps):
         text = "  ".join(step)
-        for cause, pattern in MESSAGE_RULES:
-            if pattern.search(text):
-                if cause == "monster":  # the last attacker of the step
-                    for m in reversed(step):
-                        if MONSTER_ATTACK.search(m):
-                            return _rule_detail(cause, m, flat)
-                return _rule_detail(cause, text, flat)
+        # the rule matching latest in the step wins ("Ouch!  That hurts!  The newt bites!": the newt);
+        # on a tie the earlier rule of the table
+        best: tuple[int, int, str, re.Match] | None = None
+        for order, (cause, pattern) in enumerate(MESSAGE_RULES):
+            last = next(iter(reversed(list(pattern.finditer(text)))), None)
+            if last is not None and (best is None or (last.start(), -order) > (best[0], best[1])):
+                best = (last.start(), -order, cause, last)
+        if best is not None:
+            cause, match = best[2], best[3]
+            if cause == "monster":  # the attacker of that message
+                return _rule_detail(cause, text[match.start():], flat)
+            return _rule_detail(cause, text, flat)
     return Death("poison" if end == "poisoning" else "unknown", "")
 
 
