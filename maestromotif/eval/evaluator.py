@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents
+from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents, with_ceiling
 from maestromotif.eval.deaths import DeathWatch
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
@@ -81,10 +81,13 @@ class EvalConfig:
     render_episodes: int = 1
     device: str = "cpu"
     envs_per_worker: int = 16
+    ceiling: bool = False  # add the scripted-skills agent (the ceiling of the hierarchy) to the agents
 
     def validate(self) -> EvalConfig:
         self.tasks = parse_tasks(",".join(self.tasks))
         self.agents = parse_agents(",".join(self.agents))
+        if self.ceiling:
+            self.agents = with_ceiling(self.agents)
         for name, low in (("episodes", 1), ("num_workers", 1), ("max_episode_steps", 1), ("render_episodes", 0),
                           ("envs_per_worker", 1)):
             if getattr(self, name) < low:

@@ -108,6 +108,9 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [""] + own if own else []
     cfg = report["config"]
     lines.append("")
+    if any(r["agent"] == "scripted_skills" for r in report["rows"]):
+        lines.append("`scripted_skills` is the ceiling row: the same policies over skills, options framework and "
+                     "detectors, each skill run by a hand-written controller instead of the learned skill policy.")
     lines.append(f"Success rates in %, interaction tasks as mean count per episode, ± one standard error. "
                  f"Up to {cfg['max_episode_steps']} steps per episode, game seeds {cfg['seed']}.."
                  f"{cfg['seed'] + cfg['episodes'] - 1}, skill policy `{cfg['checkpoint']}`. "
