@@ -1,0 +1,90 @@
+"""Shipped policies over skills in scripted step-level scenarios (the options framework's calling pattern)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from maestromotif.skills.interface import load_policy_class, meta_policy_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "rl_baseline/meta_policies"
+TRAVEL_STEPS = 20  # steps a Descender/Ascender needs to reach a known staircase
+
+
+class ForkWorld:
+    """The Dungeons of Doom with the Gnomish Mines fork at ``fork``. On the fork level the Descender
+    goes down the staircase nearest to the hero: the Mines one, unless the hero has explored the level
+    for ``find_main`` Discoverer steps since it last arrived there (then it has found the main one and
+    walked away from the Mines one). Coming back up from the Mines puts the hero on the Mines staircase."""
+
+    def __init__(self, fork: int, find_main: int):
+        self.fork, self.find_main = fork, find_main
+        self.depth, self.branch, self.explored_here, self.mines_visits = 1, 0, 0, 0
+
+    def step(self, skill: str, skill_time: int) -> None:
+        if skill == "discoverer" and (self.depth, self.branch) == (self.fork, 0):
+            self.explored_here += 1
+        if skill_time < TRAVEL_STEPS:
+            return
+        if skill == "descender":
+            if (self.depth, self.branch) == (self.fork, 0) and self.explored_here < self.find_main:
+                self.branch, self.mines_visits = 2, self.mines_visits + 1
+            self.depth += 1
+            self.explored_here = 0
+        elif skill == "ascender" and self.depth > 1:
+            self.depth -= 1
+            if self.branch == 2 and self.depth == self.fork:
+                self.branch = 0
+            self.explored_here = 0
+
+
+def run_delphi(path: Path, find_main: int, steps: int = 10_000, fork: int = 3) -> ForkWorld:
+    cls = load_policy_class(path)
+    world = ForkWorld(fork, find_main)
+    player = cls(10, fork)
+    player.set_initial_values()
+    skill, skill_time, previous_depth = player.skill, 0, world.depth
+    for _ in range(steps):
+        skill_time += 1
+        world.step(skill, skill_time)
+        if world.branch == 0 and world.depth >= 5:
+            break
+        if player.skill_termination(skill, skill_time, world.depth, previous_depth, [False, False]):
+            skill = player.perform_task(skill, world.depth, world.branch, False, False)
+            skill_time, previous_depth = 0, world.depth
+    return world
+
+
+@pytest.mark.parametrize("find_main", [100, 150, 300, 600])
+def test_delphi_stops_bouncing_between_the_fork_and_the_mines(find_main):
+    """The main staircase needs more exploring than one Discoverer budget: the policy must explore the
+    fork level longer after each visit to the Mines instead of bouncing there all game (the shipped
+    policy before the fix went back into the Mines ~100 times here and never got past the fork)."""
+    random.seed(0)
+    world = run_delphi(meta_policy_path(SHIPPED, "delphi", 42), find_main)
+    assert world.branch == 0 and world.depth >= 5, vars(world)
+    assert world.mines_visits <= find_main // 50 + 1, vars(world)
+
+
+# The termination rule every shipped policy had before: any skill stops whenever a shop or an altar
+# precondition holds, whether or not the task then chooses that interaction.
+_OLD_RULE = '''        if (merchant_ok and skill != "merchant") or (worshipper_ok and skill != "worshipper"):
+            return True
+'''
+
+
+def test_validation_rejects_a_policy_that_switches_skill_every_step_next_to_a_shop():
+    from maestromotif.codegen.validate import ValidationConfig, validate_source
+
+    code = meta_policy_path(SHIPPED, "gnomish", 42).read_text()
+    start = code.index('        available = {"merchant": merchant_ok')
+    end = code.index('        if skill == "descender":', start)
+    buggy = code[:start] + _OLD_RULE + code[end:]
+    cfg = ValidationConfig(episodes=5, step_episodes=2, steps=50)
+    report = validate_source(buggy, cfg)
+    assert not report.ok
+    assert "next to a shopkeeper" in report.problems[0] and "times within 100 steps" in report.problems[0]
+    assert validate_source(code, cfg).ok  # the shipped (fixed) policy passes the same check
