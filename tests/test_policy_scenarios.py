@@ -80,11 +80,46 @@ def test_validation_rejects_a_policy_that_switches_skill_every_step_next_to_a_sh
     from maestromotif.codegen.validate import ValidationConfig, validate_source
 
     code = meta_policy_path(SHIPPED, "gnomish", 42).read_text()
-    start = code.index('        available = {"merchant": merchant_ok')
-    end = code.index('        if skill == "descender":', start)
-    buggy = code[:start] + _OLD_RULE + code[end:]
+    buggy = _buggy(code)
     cfg = ValidationConfig(episodes=5, step_episodes=2, steps=50)
     report = validate_source(buggy, cfg)
     assert not report.ok
     assert "next to a shopkeeper" in report.problems[0] and "times within 100 steps" in report.problems[0]
     assert validate_source(code, cfg).ok  # the shipped (fixed) policy passes the same check
+
+
+def _buggy(code: str) -> str:
+    start = code.index('        available = {"merchant": merchant_ok')
+    end = code.index('        if skill == "descender":', start)
+    return code[:start] + _OLD_RULE + code[end:]
+
+
+def test_real_game_next_to_a_shopkeeper_the_skill_no_longer_changes_every_step(tmp_path):
+    """In a real shop (wizard mode), carrying an item, the agent searching in place for 100 steps: the
+    shipped gnomish policy keeps its skill; the old termination rule switched skill almost every step."""
+    from maestromotif.nethack import wizard
+    from maestromotif.nethack.actions import ACTION_INDEX
+    from maestromotif.nethack.env import make_env
+    from maestromotif.skills.options import OptionsController
+
+    code = meta_policy_path(SHIPPED, "gnomish", 42).read_text()
+    (tmp_path / "old.py").write_text(_buggy(code))
+    switches = {}
+    for name, path in (("fixed", meta_policy_path(SHIPPED, "gnomish", 42)), ("old", tmp_path / "old.py")):
+        env = make_env(wizard=True, max_episode_steps=1000)
+        try:
+            obs, info = env.reset(seed=0)
+            ctrl = OptionsController(load_policy_class(path), rng=random.Random(0))
+            ctrl.reset(obs, info)  # the starting kit is known now: a wished item counts as collected
+            assert wizard.goto_shop(env)
+            assert wizard.wish(env, "2 flint stones")
+            for _ in range(100):
+                obs, _, done, _, info = env.step(ACTION_INDEX["search"])
+                ctrl.step(obs, info)
+                assert not done
+            assert ctrl.preconditions[0], "the shopkeeper should be in view with an item to sell"
+            switches[name] = ctrl.switches
+        finally:
+            env.close()
+    assert switches["fixed"] <= 2 and switches["old"] >= 50, switches
+    print(switches)
