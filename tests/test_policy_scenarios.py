@@ -16,13 +16,14 @@ TRAVEL_STEPS = 20  # steps a Descender/Ascender needs to reach a known staircase
 
 class ForkWorld:
     """The Dungeons of Doom with the Gnomish Mines fork at ``fork``. On the fork level the Descender
-    goes down the staircase nearest to the hero: the Mines one, unless the hero has explored the level
-    for ``find_main`` Discoverer steps since it last arrived there (then it has found the main one and
-    walked away from the Mines one). Coming back up from the Mines puts the hero on the Mines staircase."""
+    goes down the staircase nearest to the hero: the wrong one for the task, unless the hero has
+    explored the level for ``find_right`` Discoverer steps since it last arrived there (then it has
+    found the right one and walked away from the other). Climbing back from the wrong branch puts the
+    hero on the wrong staircase again. ``right_branch``: 0 (the main staircase: Delphi) or 2 (Mines)."""
 
-    def __init__(self, fork: int, find_main: int):
-        self.fork, self.find_main = fork, find_main
-        self.depth, self.branch, self.explored_here, self.mines_visits = 1, 0, 0, 0
+    def __init__(self, fork: int, find_right: int, right_branch: int):
+        self.fork, self.find_right, self.right_branch = fork, find_right, right_branch
+        self.depth, self.branch, self.explored_here, self.wrong_visits = 1, 0, 0, 0
 
     def step(self, skill: str, skill_time: int) -> None:
         if skill == "discoverer" and (self.depth, self.branch) == (self.fork, 0):
@@ -30,8 +31,10 @@ class ForkWorld:
         if skill_time < TRAVEL_STEPS:
             return
         if skill == "descender":
-            if (self.depth, self.branch) == (self.fork, 0) and self.explored_here < self.find_main:
-                self.branch, self.mines_visits = 2, self.mines_visits + 1
+            if (self.depth, self.branch) == (self.fork, 0):
+                right = self.explored_here >= self.find_right
+                self.branch = self.right_branch if right else 2 - self.right_branch
+                self.wrong_visits += not right
             self.depth += 1
             self.explored_here = 0
         elif skill == "ascender" and self.depth > 1:
@@ -41,16 +44,25 @@ class ForkWorld:
             self.explored_here = 0
 
 
-def run_delphi(path: Path, find_main: int, steps: int = 10_000, fork: int = 3) -> ForkWorld:
-    cls = load_policy_class(path)
-    world = ForkWorld(fork, find_main)
+# task -> (the branch it needs at the fork, its goal)
+GOALS = {
+    "delphi": (0, lambda w: w.branch == 0 and w.depth >= 5),
+    "gnomish": (2, lambda w: w.branch == 2),
+    "minetown": (2, lambda w: w.branch == 2 and w.depth >= w.fork + 3),
+}
+
+
+def run_fork(task: str, find_right: int, steps: int = 10_000, fork: int = 3, path: Path | None = None) -> ForkWorld:
+    cls = load_policy_class(path or meta_policy_path(SHIPPED, task, 42))
+    right_branch, goal = GOALS[task]
+    world = ForkWorld(fork, find_right, right_branch)
     player = cls(10, fork)
     player.set_initial_values()
     skill, skill_time, previous_depth = player.skill, 0, world.depth
     for _ in range(steps):
         skill_time += 1
         world.step(skill, skill_time)
-        if world.branch == 0 and world.depth >= 5:
+        if goal(world):
             break
         if player.skill_termination(skill, skill_time, world.depth, previous_depth, [False, False]):
             skill = player.perform_task(skill, world.depth, world.branch, False, False)
@@ -58,15 +70,17 @@ def run_delphi(path: Path, find_main: int, steps: int = 10_000, fork: int = 3) -
     return world
 
 
-@pytest.mark.parametrize("find_main", [100, 150, 300, 600])
-def test_delphi_stops_bouncing_between_the_fork_and_the_mines(find_main):
-    """The main staircase needs more exploring than one Discoverer budget: the policy must explore the
-    fork level longer after each visit to the Mines instead of bouncing there all game (the shipped
-    policy before the fix went back into the Mines ~100 times here and never got past the fork)."""
+@pytest.mark.parametrize("task", list(GOALS))
+@pytest.mark.parametrize("find_right", [100, 150, 300, 600])
+def test_no_bouncing_between_the_fork_and_the_wrong_branch(task, find_right):
+    """The right staircase needs more exploring than one Discoverer budget: the policy must explore the
+    fork level longer after each wrong descent instead of bouncing there all game (before the fix the
+    shipped delphi, gnomish and minetown policies took the wrong staircase ~110 times here and never
+    got past the fork)."""
     random.seed(0)
-    world = run_delphi(meta_policy_path(SHIPPED, "delphi", 42), find_main)
-    assert world.branch == 0 and world.depth >= 5, vars(world)
-    assert world.mines_visits <= find_main // 50 + 1, vars(world)
+    world = run_fork(task, find_right)
+    assert GOALS[task][1](world), vars(world)
+    assert world.wrong_visits <= find_right // 50 + 1, vars(world)
 
 
 # The termination rule every shipped policy had before: any skill stops whenever a shop or an altar

@@ -5,7 +5,7 @@
 # The answers were written by hand by the engineer 'codegen' (no LLM able to write this code was available
 # here), following the paper's prompts in code_generation/ and the strategies of the original Llama 3.1 405B
 # generations, and replayed through the loop; the checker's 'yes' answers are recorded too.
-# Written 2026-11-30 05:54:57 +0000; validated by maestromotif.codegen.validate.
+# Written 2026-11-30 06:11:04 +0000; validated by maestromotif.codegen.validate.
 
 import random
 import numpy as np
@@ -20,6 +20,9 @@ class NetHackPlayer:
         self.direction = "down"  # first towards max_depth, then back towards level 1
         self.explored_levels = set()
         self.last_choice_depth = 1  # depth at which the previous skill was chosen
+        self.main_visits = 0  # times the Descender took the main staircase at the fork
+        self.below_fork = False
+        self.explorations_left = 0  # Discoverer activations still to run on the fork level
 
     def merchant_precondition(self):
         # Stand-in for the unit test: in the game the verdict of skill_precondition is passed in.
@@ -72,7 +75,8 @@ class NetHackPlayer:
         if branch_number == 2:
             skill = "discoverer"  # in the Gnomish Mines: the task is done
         else:
-            skill = self.reach_gnomish_mines(current_skill, dungeon_depth, branch_number, False, False)
+            skill = (self.explore_fork_longer(current_skill, dungeon_depth, branch_number)
+                     or self.reach_gnomish_mines(current_skill, dungeon_depth, branch_number, False, False))
         self.last_choice_depth = dungeon_depth
         return skill
 
@@ -138,3 +142,24 @@ class NetHackPlayer:
         self.worshipper_skill_steps = self.discoverer_skill_steps * 20
         self.travel_skill_steps = 2000  # a Descender/Ascender that found no staircase by then gives up
         self.interaction_patience = 50  # steps a Merchant/Worshipper goes on without its partner in view
+
+    def explore_fork_longer(self, current_skill, dungeon_depth, branch_number):
+        """'discoverer' while the fork level must be explored longer after a wrong staircase, else None.
+
+        Climbing back from below the fork puts the player on the main staircase, the nearest way down:
+        a short look around would lead the Descender down it again. After every such visit, explore the
+        fork level one Discoverer longer (at most 20) to find the Gnomish Mines staircase."""
+        fork_known = self.branch_depth is not None and self.branch_depth > 0  # -1: fork not found yet
+        below = branch_number == 0 and fork_known and dungeon_depth > self.branch_depth
+        if below and not self.below_fork:
+            self.main_visits += 1  # the Descender took the main staircase at the fork
+        self.below_fork = below
+        at_fork = branch_number == 0 and fork_known and dungeon_depth == self.branch_depth
+        if at_fork and current_skill == "ascender" and self.main_visits:
+            self.explorations_left = min(self.main_visits, 20)
+            return "discoverer"
+        if at_fork and current_skill == "discoverer" and self.explorations_left > 1:
+            self.explorations_left -= 1
+            return "discoverer"
+        self.explorations_left = 0
+        return None
