@@ -157,10 +157,13 @@ def markdown(results: dict[str, Any]) -> str:
     modes = results["modes"]
     lines = [f"Skill policy trained for {results['env_steps_trained']:,} env steps; "
              f"{results['config']['steps']:,} agent steps per mode.", "",
-             "| skill | target behaviour (per 1000 skill steps) | " + " | ".join(MODES) + " | skill steps (skill mode) |",
-             "|---|---|" + "---|" * len(MODES) + "---|"]
+             "| skill | target behaviour (per 1000 skill steps) | " + " | ".join(MODES)
+             + " | skill steps (skill mode) | own-job rate (skill mode) |",
+             "|---|---|" + "---|" * len(MODES) + "---|---|"]
     for s, beh in SKILL_BEHAVIOUR.items():
         vals = [modes[m]["per_skill"][s][f"{beh}_per_1000"] for m in MODES]
         cells = " | ".join("n/a" if v != v else f"{v:.2f}" for v in vals)
-        lines.append(f"| {s} | {beh} | {cells} | {modes['skill']['per_skill'][s]['steps']:.0f} |")
+        own = modes["skill"]["per_skill"][s].get("own_job_rate", float("nan"))  # NaN: discoverer, no activation
+        lines.append(f"| {s} | {beh} | {cells} | {modes['skill']['per_skill'][s]['steps']:.0f} | "
+                     f"{'n/a' if own != own else f'{100 * own:.0f}%'} |")
     return "\n".join(lines) + "\n"
