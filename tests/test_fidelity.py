@@ -297,3 +297,13 @@ def test_only_the_originals_messages_survive_a_more():
     for e in envs.values():
         e.close()
     assert differ > 0
+
+
+@pytest.mark.parametrize("source", [GOLDEN, LEVELUP, HUNGER], ids=["goldenexit", "levelupsell", "discoveryhunger"])
+def test_original_contract_policies_pass_the_training_probe(tmp_path, source):
+    from maestromotif.rl.validate import check_meta_policy
+
+    path = tmp_path / "execution.py"
+    path.write_text(source)
+    probe = check_meta_policy(path)
+    assert probe["ok"] and probe["first_skill"] == "discoverer" and probe["required_attributes"] == []

@@ -143,11 +143,6 @@ def _show(args) -> str:
 
 
 def _check_skill(stats: dict, value, source: str) -> str:
-    if value is None and source == "perform_task":
-        # No branch applied (e.g. the original's goldenexit in Sokoban): the options framework runs
-        # the discoverer and counts it (no_skill_returned); shown in the report, not a failure.
-        stats["chosen"]["None -> discoverer"] = stats["chosen"].get("None -> discoverer", 0) + 1
-        return "discoverer"
     if not isinstance(value, str) or value not in SKILL_NAMES:
         raise Problem(f"{source} returned {value!r}, expected one of {list(SKILL_NAMES)}")
     stats["chosen"][value] = stats["chosen"].get(value, 0) + 1
