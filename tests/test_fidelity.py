@@ -284,7 +284,7 @@ def test_only_the_originals_messages_survive_a_more():
             e.reset(seed=seed)
         for _ in range(2000):
             a = rng.randrange(28)
-            (o1, _, d1, t1, i1), (o2, _, d2, t2, i2) = envs["original"].step(a), envs["last"].step(a)
+            (o1, _, d1, t1, i1), (o2, _, _, _, i2) = envs["original"].step(a), envs["last"].step(a)
             m1, m2 = message_text(o1["message"]), message_text(o2["message"])
             assert i1["messages"] == i2["messages"]  # same game, same shown messages
             if m1 != m2:
