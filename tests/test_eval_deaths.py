@@ -12,10 +12,10 @@ from maestromotif.nethack.env import make_env
 
 # Real games: random actions (the evaluator's RandomActionAgent, stream seeded like the game) end
 # these ways on these NetHack seeds (found by playing them; NLE 1.0 / NetHack 3.6.6).
-REAL_ENDS = {
+REAL_ENDS = {  # random actions under the original's eat confirmation (eat needs a following `y`)
     1: ("prayer", "lightning"),            # prayed too soon: "Thou hast angered me." + lightning
-    2: ("prayer", "minion: fire elemental"),  # the fire elemental of Chih Sung-tzu
-    3: ("choking", ""),                    # ate while satiated
+    2: ("prayer", "minion: earth elemental"),  # the earth elemental of Chih Sung-tzu
+    3: ("monster", "fox"),
 }
 
 

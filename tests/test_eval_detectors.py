@@ -298,13 +298,15 @@ def test_levelupsell_exact_needs_xp_4_before_leaving_level_1(wiz):
 def test_discoveryhunger(wiz):
     run = Run(wiz, D.DiscoveryHunger())
     wizard.enter_mines(wiz)
-    run.step("eat")  # not hungry yet: the proxy accepts this meal, the exact rule does not
+    run.step("eat")  # opens the item prompt; move_nw (y) confirms, as in the original
+    run.step("move_nw")  # not hungry yet: the proxy accepts this meal, the exact rule does not
     assert run.det.prereq_proxy and not run.det.prereq_exact
     wizard.pass_turns(wiz, lambda o: int(o["blstats"][BL.HUNGER]) >= 2)
     run.step("search")
     assert run.det.has_been_hungry
     for _ in range(5):
         run.step("eat")
+        run.step("move_nw")
         if run.det.prereq_exact:
             break
     assert run.det.prereq_exact

@@ -156,7 +156,7 @@ def test_episode_end_reasons():
     env = make_env(max_episode_steps=40)
     rec = E.play(env, Searcher(), "transactions", game_seed=1)
     assert (rec["steps"], rec["end"]) == (40, "max_steps") and rec["turns"] > 20  # a Monk is fast
-    rec = E.play(env, RandomActionAgent(random.Random(0)), "gnomish", game_seed=0)  # prays itself to death
+    rec = E.play(env, RandomActionAgent(random.Random(0)), "gnomish", game_seed=2)  # dies within 40 steps
     assert rec["end"] == "died" and rec["steps"] < 40
     env.close()
 

@@ -131,7 +131,7 @@ def test_real_game_next_to_a_shopkeeper_the_skill_no_longer_changes_every_step(t
                 obs, _, done, _, info = env.step(ACTION_INDEX["search"])
                 ctrl.step(obs, info)
                 assert not done
-            assert ctrl.preconditions[0], "the shopkeeper should be in view with an item to sell"
+            assert ctrl.preconditions[1], "the shopkeeper should be in view with an item to sell (merchant precondition)"
             switches[name] = ctrl.switches
         finally:
             env.close()

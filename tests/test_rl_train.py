@@ -154,7 +154,8 @@ def test_env_pays_the_running_skills_real_intrinsic_reward(reward_dirs, tmp_path
     policy = tmp_path / "execution.py"
     policy.write_text(POLICY)
     cfg = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.1, reward_dirs=tuple(reward_dirs),
-                         eps_threshold_quantile=0.0, beta_count_exponent=3.0, max_episode_steps=200)
+                         eps_threshold_quantile=0.0, beta_count_exponent=3.0, max_episode_steps=200,
+                         reward_obs="after", delta_reference="step")  # the twin scores the same observation
     env = SkillEnv(cfg)
     twin = SkillRewardSet.load(reward_dirs, 0.0, 3.0)  # the same reward, recomputed independently
     obs, _ = env.reset(seed=4)

@@ -19,7 +19,7 @@ stops every skill for an interaction the task's ``perform_task`` never chooses: 
 at every step near a shop or an altar).
 
 The random simulations add trapdoors, level teleports and visits to other branches; the Mines entrance is often unknown
-at first (``branch_depth`` -1, as the framework passes it) and set on the player once found. Both
+at first (``branch_depth`` -2, as the framework passes it) and set on the player once found. Both
 before every call set each
 attribute the policy declares in ``REQUIRED_ATTRIBUTES`` to a value of its type in
 :data:`maestromotif.skills.interface.ATTRIBUTES` (integers random-walk upwards, flags stay set once
@@ -38,7 +38,7 @@ import traceback
 
 import numpy as np
 
-from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, load_policy_class
+from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, UNKNOWN_BRANCH, load_policy_class
 from maestromotif.skills.table import SKILL_NAMES
 
 # CPU seconds (not wall time: the machine may be busy with other work)
@@ -66,7 +66,7 @@ class World:
     def __init__(self, rng: random.Random, required: tuple[str, ...]):
         self.rng = rng
         self.max_depth = rng.randint(1, 10)
-        self.fork = rng.randint(2, 4)  # the Mines entrance; the framework passes -1 until it is seen
+        self.fork = rng.randint(2, 4)  # the Mines entrance; the framework passes UNKNOWN_BRANCH until it is seen
         self.fork_known = rng.random() < 0.7
         self.depth, self.branch = 1, 0
         self.required = required
@@ -74,7 +74,7 @@ class World:
 
     @property
     def branch_depth(self) -> int:
-        return self.fork if self.fork_known else -1
+        return self.fork if self.fork_known else UNKNOWN_BRANCH
 
     def update_attributes(self, player) -> None:
         if self.fork_known:  # the framework tells the player once the fork is found
@@ -208,7 +208,7 @@ def step_level(cls, rng: random.Random, stats: dict, episodes: int, steps: int) 
             stats["preconditions"]["worshipper"] += w
             stats["preconditions"]["merchant"] += m
             term = _call(stats, "skill_termination", player.skill_termination, skill, skill_time, world.depth,
-                         previous_depth, [m, w])
+                         previous_depth, [w, m])
             if not _boolish(term):
                 raise Problem(f"skill_termination({skill!r}, ...) returned {term!r}, expected True or False")
             if term:
@@ -256,7 +256,7 @@ def interaction_scenarios(cls, rng: random.Random, stats: dict, steps: int) -> N
                 w, m = bool(pre[0]), bool(pre[1])
                 skill_time += 1
                 term = _call(stats, "skill_termination", player.skill_termination, skill, skill_time, depth, depth,
-                             [m, w])
+                             [w, m])
                 if term:
                     skill = _check_skill(stats, _call(stats, "perform_task", player.perform_task, skill, depth, branch,
                                                       m, w), "perform_task")

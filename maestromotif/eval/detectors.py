@@ -161,11 +161,16 @@ def ate_food(step: StepView, prev_hunger: int) -> bool:
     """Food was eaten this step: an eating message, or the eat action made the hunger status better."""
     if any(F.ATE.search(m) for m in step.messages):
         return True
-    return step.action == "eat" and step.hunger < prev_hunger
+    return (step.action == "eat" or bool(step.just_eaten)) and step.hunger < prev_hunger
 
 
 def eat_prompt_answered(step: StepView) -> bool:
-    """The paper's ``just_eaten``: the eat action's item prompt offered something, and it was taken."""
+    """The paper's ``just_eaten``: the eat action's item prompt offered something, and it was taken.
+
+    The environment reports it (``info["just_eaten"]``: the agent confirmed the prompt with ``y``, the
+    original's rule); without that report, an eat action whose prompt offered an item counts."""
+    if step.just_eaten is not None:
+        return step.just_eaten
     if step.action != "eat":
         return False
     for m in step.messages:

@@ -7,7 +7,7 @@ NetHack's debug mode can map the level (^F), teleport within it (^T) and between
 Places: :func:`dungeon_layout` reads where this game's special levels are (the ``^V ?`` menu),
 :func:`enter_mines` walks down the Mines branch staircase, :func:`goto_oracle_level`,
 :func:`goto_minetown`, :func:`stand_in_shop` (inside a shop, off the shopkeeper's spot) and
-``stand_on(env, "_")`` (an altar). Things: :func:`wish`, :func:`create_monster`,
+``stand_on(env, "_")`` (an altar). Things: :func:`wish`, :func:`quaff`, :func:`create_monster`,
 :func:`pass_turns` (e.g. until Hungry).
 """
 
@@ -227,6 +227,11 @@ def wish(env: MaestroNLE, text: str) -> str | None:
     return None
 
 
+def quaff(env: MaestroNLE, letter: str) -> dict[str, np.ndarray]:
+    """Drink the potion ``letter`` (raw keys: not an agent action), e.g. a wished-for gain level."""
+    return _settle(env, env.send_keys(b"q" + letter.encode()))
+
+
 def create_monster(env: MaestroNLE, name: str) -> dict[str, np.ndarray]:
     """Create a ``name`` next to the hero (``^G``)."""
     return _settle(env, env.send_keys(bytes([CTRL_G]) + name.encode() + b"\r"))
@@ -262,4 +267,4 @@ def _screen_text(obs: dict[str, np.ndarray]) -> str:
 
 __all__ = ["reveal_map", "terrain", "find_on_map", "teleport_to", "level_teleport", "stand_on", "message_text",
            "dungeon_layout", "enter_mines", "goto_mines_level", "goto_minetown", "goto_oracle_level",
-           "monster_positions", "stand_in_shop", "goto_shop", "wish", "create_monster", "pass_turns"]
+           "monster_positions", "stand_in_shop", "goto_shop", "wish", "quaff", "create_monster", "pass_turns"]

@@ -76,7 +76,23 @@ FLAGS: tuple[Flag, ...] = (
     Flag("meta_policy_task", str, "exploration", "task directory of the training policy over skills"),
     Flag("meta_policy_dir", str, "rl_baseline/meta_policies", "root of the generated policies over skills"),
     Flag("meta_policy", str, "", "explicit path of an execution.py (overrides the three flags above)"),
-    Flag("max_episode_steps", number(int), 100_000, "agent steps after which an episode is truncated"),
+    Flag("max_episode_steps", number(int), 10_000, "agent steps after which an episode is truncated "
+         "(the original's default)"),
+    # The original's reward and game semantics (docs/fidelity.md); the other value is our former rule.
+    Flag("msg_max_keys", number(int), 20, "N(message) keeps at most this many messages, least recently seen "
+         "dropped first (the original's LRU); <= 0: unbounded"),
+    Flag("reward_obs", str, "before", "which observation the intrinsic reward scores: 'before' (the one the "
+         "action was chosen from, with its skill - the original learner) or 'after' (the one it led to)"),
+    Flag("delta_reference", str, "skill_start", "dungeon-level delta the reward model sees: 'skill_start' "
+         "(against the depth when the running skill started, at most --diff_h steps back - the original) "
+         "or 'step' (one step)"),
+    Flag("diff_h", number(int), 1000, "horizon in steps of the 'skill_start' delta (the original's --diff_h)"),
+    Flag("skill_time_unit", str, "turns", "unit of skill_time passed to skill_termination: 'turns' (game "
+         "turns, the original's; one wait = 25 turns) or 'steps' (agent steps)"),
+    Flag("keep_messages", str, "original", "message the observation keeps across a --More--: 'original' "
+         "(only stairs / frozen messages, as the original) or 'last' (the last one shown if the screen is blank)"),
+    Flag("item_prompt", str, "agent", "eat/quaff item prompt: 'agent' (the next action answers, y = first "
+         "item, else cancel - the original) or 'auto' (first item at once)"),
     Flag("save_every_steps", number(int), 0, "also checkpoint every this many env steps (0: off); "
          "time-based checkpoints (--save_every_sec) continue, --keep_checkpoints applies to both"),
     Flag("evaluation", str2bool, False, "evaluate a trained skill policy instead of training: hands the "
@@ -99,6 +115,12 @@ SF_DEFAULTS: dict[str, Any] = {
     # (blstats are normalised by maestromotif.rl.obs already). With --normalize_input True only blstats is.
     "normalize_input": False,
     "normalize_input_keys": ["blstats"],
+    # The original recipe (sample-factory 1 as vendored by MaestroMotif): V-trace (its learner has no
+    # GAE path), no return normalisation (sample-factory 2 forbids it with V-trace), rewards clipped at
+    # 10. The intrinsic reward bypasses --reward_scale / --reward_clip (maestromotif.rl.env).
+    "with_vtrace": True,
+    "normalize_returns": False,
+    "reward_clip": 10.0,
 }
 
 

@@ -164,5 +164,11 @@ assert set(ENCODERS) == set(VIEW_SHAPES)
 
 
 def make_encoder(cfg, obs_space) -> Encoder:
-    """sample-factory encoder factory (module level so that it pickles into worker processes)."""
+    """sample-factory encoder factory (module level so that it pickles into worker processes).
+
+    Also applies :mod:`maestromotif.rl.sf_compat` (the V-trace summary fix): this runs in every
+    process where sample-factory builds the model, the learner's included."""
+    from maestromotif.rl import sf_compat
+
+    sf_compat.apply()
     return ENCODERS[cfg.encoder](cfg, obs_space)

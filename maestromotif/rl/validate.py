@@ -76,10 +76,10 @@ def _probe(path: str) -> dict[str, Any]:
     """Instantiate the policy and call each method once with typical values (runs in the subprocess)."""
     import numpy as np
 
-    from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, load_policy_class
+    from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, UNKNOWN_BRANCH, load_policy_class
 
     cls = load_policy_class(path)
-    player = cls(-1, -1)
+    player = cls(-1, UNKNOWN_BRANCH)
     for name in getattr(cls, "REQUIRED_ATTRIBUTES", ()):
         spec = ATTRIBUTES[name]
         setattr(player, name, set(spec.default) if spec.type is set else spec.default)

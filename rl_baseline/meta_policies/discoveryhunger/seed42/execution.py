@@ -100,9 +100,9 @@ class NetHackPlayer:
     def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
         """True when the running skill must stop; the policy over skills then picks the next one.
 
-        preconditions is [merchant_precondition, worshipper_precondition].
+        preconditions is [worshipper_precondition, merchant_precondition].
         """
-        merchant_ok, worshipper_ok = bool(preconditions[0]), bool(preconditions[1])
+        worshipper_ok, merchant_ok = bool(preconditions[0]), bool(preconditions[1])
         available = {"merchant": merchant_ok, "worshipper": worshipper_ok}
         # The last stop offered an interaction: if the policy over skills chose another skill, it
         # declined it; do not offer it again while it stays available (or the skill changes every step).
