@@ -20,12 +20,10 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from maestromotif.eval import evaluator as E  # noqa: E402
+from maestromotif.eval import evaluator  # noqa: E402
 from maestromotif.eval.agents import AGENTS, AgentContext, RandomActionAgent  # noqa: E402
 from maestromotif.eval.detectors import Monitor  # noqa: E402
 from maestromotif.eval.overview import read_overview  # noqa: E402
@@ -77,7 +75,7 @@ def overview_cost(calls: int = 200) -> float:
     return statistics.median(t)
 
 
-def run_batched(runner: E.EpisodeRunner, agent: str, task: str, steps: int) -> float:
+def run_batched(runner: evaluator.EpisodeRunner, agent: str, task: str, steps: int) -> float:
     """Agent steps per second with ``runner.slots`` episodes stepped together."""
     done_steps, episode = 0, 0
     t0 = time.perf_counter()
@@ -99,12 +97,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3000, help="agent steps per measurement")
     p.add_argument("--repeats", type=int, default=3, help="measurements per row (median reported)")
     p.add_argument("--task", default="gnomish", help="task whose detectors and policy over skills are used")
-    p.add_argument("--checkpoint", default=E.FRESH, help="skill policy for the skill agents ('fresh': untrained)")
+    p.add_argument("--checkpoint", default=evaluator.FRESH, help="skill policy for the skill agents ('fresh': untrained)")
     p.add_argument("--meta_policies", default="rl_baseline/meta_policies", help="root of the policies over skills")
     p.add_argument("--envs_per_worker", type=int, default=16, help="episodes stepped together in the batched rows")
     a = p.parse_args(argv)
 
-    cfg = E.EvalConfig(tasks=[a.task], checkpoint=a.checkpoint, meta_policies=a.meta_policies)
+    cfg = evaluator.EvalConfig(tasks=[a.task], checkpoint=a.checkpoint, meta_policies=a.meta_policies)
     rows: list[tuple[str, object, bool, bool]] = [
         ("environment only (random actions)", lambda s: RandomActionAgent(random.Random(s)), False, False),
         ("+ task detectors", lambda s: RandomActionAgent(random.Random(s)), True, False),
@@ -112,7 +110,7 @@ def main(argv=None) -> int:
     ]
     skills_ok = True
     try:
-        runner = E.EpisodeRunner(cfg, {})
+        runner = evaluator.EpisodeRunner(cfg, {})
         runner.actor()
         runner.policy_cls(a.task)
     except Exception as e:  # no skill policy / policy over skills here: measure what exists
@@ -137,7 +135,7 @@ def main(argv=None) -> int:
     for label, factory, watch, frames in rows:
         show(label, statistics.median(run_steps(factory, a.task, a.steps, watch, frames) for _ in range(a.repeats)))
     if skills_ok:
-        batched = E.EpisodeRunner(cfg, {}, a.envs_per_worker)
+        batched = evaluator.EpisodeRunner(cfg, {}, a.envs_per_worker)
         batched._actor, batched._policies = runner._actor, runner._policies
         for name in ("random_skills", "maestromotif"):
             show(f"{name}, {a.envs_per_worker} episodes batched",
