@@ -67,7 +67,7 @@ class PipelineConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Measured to finish within 30 min on 2 cores (see README "Pipeline").
+    # Measured to finish within 30 min on 2 cores (see docs/phase-pipeline.md).
     "tiny": dict(num_pairs=40, annotation_batch_size=16, reward_epochs=10, reward_batch_size=16,
                  train_for_seconds=300, rl_workers=2, envs_per_worker=4, rl_batch_size=256,
                  eval_episodes=2, eval_max_episode_steps=600, reuse_code=True),
