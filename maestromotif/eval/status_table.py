@@ -4,8 +4,9 @@
 ``README.md``. One row per task: the paper's MaestroMotif number, then one column per agent found in the
 report (in the report's order, so a new agent such as a scripted ceiling becomes a new column with no
 code change), each cell the exact detector's value with the paper's proxy detector beside it. Below, one
-line per agent: episodes, fraction that died, mean steps, and the causes of death when the report has them
-(any row field whose name contains ``cause``: a dict ``cause -> fraction or count``, or a string).
+line per agent: episodes, fraction that died, mean steps, and the causes of death: from the report when
+its rows have them (any row field whose name contains ``cause``: a dict ``cause -> fraction or count``, or
+a string), else counted from the ``end`` field of ``episodes.jsonl`` beside the report, when present.
 
 Only ``task``, ``title``, ``agent``, ``metric``, ``n``, ``exact_mean`` and ``proxy_mean`` are required per
 row (schema: :mod:`maestromotif.eval.report`); every other field is optional and extra fields are ignored.
@@ -47,6 +48,18 @@ def load_report(path: str | Path) -> dict[str, Any]:
             raise UserError(f"row {i} lacks {', '.join(missing)}", path=path,
                             expected=f"rows with the fields {', '.join(REQUIRED)}",
                             fix="regenerate the report with the current scripts.evaluate")
+    episodes = path.with_name("episodes.jsonl")
+    if episodes.is_file() and "_episodes" not in report:
+        tasks = {r["task"] for r in rows}
+        ends = []
+        for line in episodes.read_text().splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line (the evaluator appends one JSON object per episode)
+            if isinstance(e, dict) and e.get("task") in tasks and "agent" in e and "end" in e:
+                ends.append({"agent": e["agent"], "end": str(e["end"])})
+        report["_episodes"] = ends
     return report
 
 
@@ -92,6 +105,17 @@ def _causes(rows: list[dict[str, Any]]) -> str:
     return "; ".join(_unique(text))
 
 
+def _ends(episodes: list[dict[str, str]], agent: str) -> str:
+    """How the agent's episodes that did not succeed or time out ended, most frequent first."""
+    counts: dict[str, int] = {}
+    for e in episodes:
+        if e["agent"] == agent and e["end"] not in ("success", "max_steps"):
+            counts[e["end"]] = counts.get(e["end"], 0) + 1
+    total = sum(counts.values())
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+    return ", ".join(f"{c} {100 * k / total:.0f}%" for c, k in top)
+
+
 def render(report: dict[str, Any]) -> str:
     rows = report["rows"]
     agents = _unique(r["agent"] for r in rows)
@@ -119,8 +143,9 @@ def render(report: dict[str, Any]) -> str:
         def wmean(pairs):
             return (sum(v * k for v, k in pairs) / max(1, sum(k for _, k in pairs)) if pairs else None)
         d, s = wmean(died), wmean(steps)
+        causes = _causes(ar) or _ends(report.get("_episodes") or [], a)
         out.append(f"| `{a}` | {n} | {'-' if d is None else f'{100 * d:.0f}%'} | "
-                   f"{'-' if s is None else f'{s:.0f}'} | {_causes(ar) or '-'} |")
+                   f"{'-' if s is None else f'{s:.0f}'} | {causes or '-'} |")
     cfg = report.get("config") or {}
     facts = []
     if "checkpoint" in cfg:
