@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.tasks import TASK_NAMES, TRAINING_POLICY
 from maestromotif.utils.errors import UserError
 
-TASKS = ("gnomish", "delphi", "minetown", "transactions", "price", "buc", "goldenexit", "levelupsell",
-         "discoveryhunger")
+TASKS = TASK_NAMES  # the evaluation tasks, from the one task table (maestromotif/tasks.py)
 
 
 @dataclass
@@ -42,7 +42,7 @@ class PipelineConfig:
     # 4. policies over skills
     reuse_code: bool = True
     code_seed: int = 42
-    code_tasks: tuple[str, ...] = ("exploration",) + TASKS
+    code_tasks: tuple[str, ...] = (TRAINING_POLICY,) + TASKS
     max_rewrites: int = 3
     # 5. skill training
     train_for_seconds: int = 0
