@@ -46,7 +46,10 @@ def help_flags(module: str, argv: tuple[str, ...]) -> frozenset[str]:
     out = subprocess.run([sys.executable, "-m", module, *argv], cwd=ROOT, capture_output=True, text=True,
                          timeout=180, env=env)
     assert out.returncode == 0, f"`python -m {module} {' '.join(argv)}` failed:\n{out.stderr[-2000:]}"
-    return frozenset(FLAG.findall(out.stdout))
+    # only the option lines ("  --a A, --b A    help..."), not flags quoted in descriptions
+    invocations = [re.split(r"\s{2,}", line.strip())[0] for line in out.stdout.splitlines()
+                   if re.match(r"\s+-", line)]
+    return frozenset(f for inv in invocations for f in FLAG.findall(inv))
 
 
 def test_docs_show_commands():
