@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import re
 import statistics
 import subprocess
@@ -36,8 +35,6 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("USER", "agent")
 
 BENCH_POLICY = textwrap.dedent('''
     import random

@@ -14,7 +14,7 @@ from maestromotif.eval.overview import read_overview
 from maestromotif.nethack import wizard
 from maestromotif.nethack.actions import ACTION_INDEX, NUM_ACTIONS
 from maestromotif.nethack.env import make_env
-from maestromotif.nethack.obs import BL
+from maestromotif.nethack.obs import BL, screen_text
 
 SEED = 11  # this game: Mines stairs on level 2, Mines levels 3..11, Minetown at depth 6, Oracle at 6
 
@@ -200,7 +200,7 @@ def test_buc(wiz):
     assert run.det.proxy <= 3
     # Picked up again, the potion's status is known: dropping it teaches nothing.
     obs = wiz.send_keys(b",")
-    if "Pick up what?" in wizard._screen_text(obs):  # several objects here: take the first one
+    if "Pick up what?" in screen_text(obs["tty_chars"]):  # several objects here: take the first one
         wiz.send_keys(b"a\r")
     wizard._settle(wiz, wiz.current_obs())
     msgs = run.step("drop")

@@ -75,6 +75,7 @@ def test_results_of_other_settings_are_not_mixed(tmp_path):
     assert len(E.EpisodeStore(tmp_path / E.EPISODES_FILE).load()) == 4
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "scripts.evaluate", "--task", "gnomish", "--agents", "random_actions",

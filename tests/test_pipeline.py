@@ -102,6 +102,7 @@ def _done_units(w: Path, stage: str) -> list[str]:
     return [u for u, r in units.items() if r.get("done")]
 
 
+@pytest.mark.slow
 def test_tiny_pipeline_end_to_end_kill_resume_and_partial_rerun(tmp_path):
     w = tmp_path / "quick"
     # 1. start, and kill -9 the whole process group once two skills are annotated

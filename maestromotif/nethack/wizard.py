@@ -19,7 +19,7 @@ import numpy as np
 from nle import nethack as nh
 
 from maestromotif.nethack.env import MaestroNLE
-from maestromotif.nethack.obs import BL, GNOMISH_MINES, inventory, message_text
+from maestromotif.nethack.obs import BL, GNOMISH_MINES, inventory, message_text, screen_text
 
 CTRL_F, CTRL_G, CTRL_T, CTRL_V, CTRL_W = 6, 7, 20, 22, 23
 ESC = 27
@@ -113,7 +113,7 @@ def dungeon_layout(env: MaestroNLE) -> dict[str, int]:
     pages = []
     obs = env.send_keys(bytes([CTRL_V]) + b"?\r")
     for _ in range(10):  # a menu of "(1 of 3)" pages: '>' shows the next one
-        pages.append(_screen_text(obs))
+        pages.append(screen_text(obs["tty_chars"]))
         page = re.search(r"\((\d+) of (\d+)\)", pages[-1])
         if not page or page.group(1) == page.group(2):
             break
@@ -259,10 +259,6 @@ def pass_turns(env: MaestroNLE, until, max_keys: int = 5000) -> dict[str, np.nda
         else:
             obs = _settle(env, env.send_keys(b"20s"))
     return obs
-
-
-def _screen_text(obs: dict[str, np.ndarray]) -> str:
-    return "\n".join(bytes(row).decode("latin-1").rstrip() for row in obs["tty_chars"])
 
 
 __all__ = ["reveal_map", "terrain", "find_on_map", "teleport_to", "level_teleport", "stand_on", "message_text",

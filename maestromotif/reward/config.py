@@ -42,7 +42,7 @@ class RewardConfig:
     # execution (do not change results; not compared on resume)
     device: str = "auto"  # auto | cpu | gpu | cuda | cuda:N
     num_threads: int = 0  # torch intra-op threads; 0 = torch's default
-    num_workers: int = 0  # accepted for the original's command line; unused (see README)
+    num_workers: int = 0  # accepted for the original's command line; unused (see docs/phase-reward.md)
     save_every_sec: float = 300.0  # mid-epoch checkpoint period (an epoch end always saves)
     eval_batch_size: int = 1024
     progress: bool = True  # tqdm bars

@@ -9,7 +9,7 @@ skill - as the paper). Both encoders read the keys of :mod:`maestromotif.rl.obs`
   a message encoder and a bottom-line-stats MLP.
 - :class:`FastEncoder` (``--encoder fast``): learned embeddings of the characters and colours of an
   11x11 tty crop, two small convolutions, a smaller message encoder. About 10x fewer
-  multiply-adds per step than the pixel net (see README "Skill training" for measured speeds).
+  multiply-adds per step than the pixel net (see docs/measurements.md for measured speeds).
 
 :data:`ENCODERS` is the registry ``--encoder`` chooses from; :func:`make_encoder` is the module-level
 (picklable) factory handed to ``global_model_factory().register_encoder_factory``.
