@@ -216,6 +216,9 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
     prompt, goal = lib.prompt(cfg.prompt), lib.goal(cfg.goal_key)
     ds_path = dataset_path(cfg.directory, cfg.dataset or cfg.goal_key)
     ds = load_dataset(ds_path)
+    if ds.num_pairs == 0:
+        raise UserError("the dataset holds 0 pairs: there is nothing to annotate", path=ds_path,
+                        fix="recollect it with `python -m scripts.collect_dataset --num_pairs N` (N >= 1)")
     k, c = cfg.n_annotation_chunks, cfg.chunk_number
     if k < 1 or not 0 <= c < k:
         raise UserError(f"chunk {c} of {k} does not exist", expected="--n-annotation-chunks K >= 1 and "
@@ -238,25 +241,35 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
     try:
         fp = fingerprint(cfg, backend, prompt, goal, mode, tie_margin)
         setup = {**fp, "tie_margin": tie_margin if mode == "score" else None}  # what made the labels
-        _check_config(store, cfg, setup, ds_path)
-        if cfg.ignore_existing:
-            store.reset(lo, hi, c, k)
-        save_config(store.config_path, cfg, fingerprint=setup, fingerprint_hash=config_hash(setup),
-                    dataset=str(ds_path), num_pairs=ds.num_pairs, experiment=exp)
-        summary = _run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
+        with store.chunk_lock(c, k):  # a second job on this chunk is refused, not run twice
+            if _check_config(store, cfg, setup, ds_path, ds.fingerprint):
+                store.discard_all()  # --ignore-existing 1 on a changed dataset: no old label can be kept
+            elif cfg.ignore_existing:
+                store.reset(lo, hi, c, k)
+            save_config(store.config_path, cfg, fingerprint=setup, fingerprint_hash=config_hash(setup),
+                        dataset=str(ds_path), num_pairs=ds.num_pairs, experiment=exp,
+                        dataset_fingerprint=ds.fingerprint)
+            summary = _run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
     finally:
         if own_backend:
             backend.close()
     return summary
 
 
-def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], ds_path: Path) -> None:
-    if cfg.ignore_existing or not store.config_path.exists():
-        return
+def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], ds_path: Path,
+                  ds_fingerprint: str) -> bool:
+    """Refuse to resume labels made with another setup or dataset; True when --ignore-existing 1 must
+    discard every chunk's labels because the dataset itself changed."""
+    if not store.config_path.exists():
+        return False
     try:
         old = json.loads(store.config_path.read_text())
     except ValueError:
-        return  # unreadable record: the labels themselves are still checked by load_labels
+        return False  # unreadable record: the labels themselves are still checked by load_labels
+    old_n, old_fp = old.get("num_pairs"), old.get("dataset_fingerprint")
+    dataset_changed = old_n not in (None, store.num_pairs) or old_fp not in (None, ds_fingerprint)
+    if cfg.ignore_existing:
+        return dataset_changed
     old_hash = old.get("fingerprint_hash")
     if old_hash and old_hash != config_hash(fp):
         diff = sorted(k for k in set(fp) | set(old.get("fingerprint", {}))
@@ -266,10 +279,15 @@ def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], 
                         expected="the same backend, model, mode, prompt and goal to resume",
                         fix="pass --ignore-existing 1 to start over, or --custom-annotator-string NAME "
                             "for a new label file")
-    if old.get("num_pairs") not in (None, store.num_pairs):
-        raise UserError(f"existing labels were made for a dataset of {old.get('num_pairs')} pairs, "
-                        f"{ds_path} has {store.num_pairs}", path=store.config_path,
-                        fix="pass --ignore-existing 1 or a new --custom-annotator-string")
+    if dataset_changed:
+        what = (f"{old_n} pairs then, {store.num_pairs} now" if old_n != store.num_pairs
+                else f"same size, content fingerprint {old_fp} then, {ds_fingerprint} now")
+        raise UserError(f"existing labels of '{store.experiment}' belong to another version of {ds_path} ({what})",
+                        path=store.config_path, expected="the dataset the labels were annotated on",
+                        fix="keep the old labels and write new ones: --custom-annotator-string NAME; or "
+                            "discard the old labels of every chunk and annotate the new dataset: "
+                            "--ignore-existing 1")
+    return False
 
 
 def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend, prompt: PromptSpec,

@@ -29,7 +29,12 @@ from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_w
 
 PAPER_SOURCE = "Klissarov et al., ICLR 2025, Table 1 (zero-shot MaestroMotif; ± as reported)"
 COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy_se", "exact_mean", "exact_se",
-           "progression_mean", "progression_se", "steps_mean", "died", "paper", "paper_pm")
+           "progression_mean", "progression_se", "steps_mean", "died", "paper", "paper_pm",
+           "policy_errors", "policy_timeouts", "skill_fallbacks")
+# per-episode counters of the options framework (SkillAgent.stats) summed per task and agent: calls into
+# the policy over skills that raised / ran past their time budget, and invalid skill names replaced
+POLICY_COUNTERS = {"policy_errors": "policy_errors", "policy_timeouts": "policy_timeouts",
+                   "skill_fallbacks": "invalid_skill_names"}
 
 
 def _mean_se(values: list[float]) -> tuple[float, float]:
@@ -59,6 +64,9 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
                     row[f"{name}_se"] = se
             row["died"] = _mean_se([float(r["end"] not in ("success", "max_steps")) for r in eps])[0]
             row["paper"], row["paper_pm"] = (t.paper, t.paper_pm) if agent == "maestromotif" else (None, None)
+            tracked = any("policy_errors" in (r.get("agent_stats") or {}) for r in eps)  # agents with a policy
+            for col, key in POLICY_COUNTERS.items():
+                row[col] = int(sum((r.get("agent_stats") or {}).get(key, 0) for r in eps)) if tracked else None
             rows.append(row)
     from maestromotif.utils.config import to_dict
 
@@ -78,15 +86,15 @@ def _fmt(metric: str, mean: float | None, se: float | None = None) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = ["| Task | Agent | N | Paper (MaestroMotif) | Proxy (paper's detector) | Exact | "
-             "BALROG progression | Steps | Died |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "BALROG progression | Steps | Died | Policy errors/timeouts/fallbacks |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["rows"]:
         paper = _fmt(r["metric"], r["paper"], r["paper_pm"]) if r["paper"] is not None else ""
         lines.append(f"| {r['title']} | {r['agent']} | {r['n']} | {paper} | "
                      f"{_fmt(r['metric'], r['proxy_mean'], r['proxy_se'])} | "
                      f"{_fmt(r['metric'], r['exact_mean'], r['exact_se'])} | "
                      f"{r['progression_mean']:.3f} ± {r['progression_se']:.3f} | "
-                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} |")
+                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} | {_policy_cell(r)} |")
     cfg = report["config"]
     lines.append("")
     lines.append(f"Success rates in %, interaction tasks as mean count per episode, ± one standard error. "
@@ -94,6 +102,13 @@ def markdown(report: dict[str, Any]) -> str:
                  f"{cfg['seed'] + cfg['episodes'] - 1}, skill policy `{cfg['checkpoint']}`. "
                  f"Paper: {report['paper_source']}.")
     return "\n".join(lines) + "\n"
+
+
+def _policy_cell(row: dict[str, Any]) -> str:
+    """'errors/timeouts/fallbacks' summed over the row's episodes ('' for agents without a policy)."""
+    if row.get("policy_errors") is None:
+        return ""
+    return "/".join(str(row.get(c, 0)) for c in POLICY_COUNTERS)
 
 
 def write_report(out: str | Path, report: dict[str, Any]) -> None:
