@@ -155,7 +155,7 @@ class LabelStore:
     def chunk_lock(self, chunk: int, n_chunks: int) -> Iterator[None]:
         """Held while a job annotates a chunk: a second job on the same chunk is refused at once (it
         would pay the whole LLM cost again). flock is released by the OS when the holder dies."""
-        path = self.part_path(chunk, n_chunks).with_suffix(".lock")
+        path = self.dir / f".{self.experiment}.chunk-{chunk}-of-{n_chunks}.lock"  # beside the merge lock
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a+") as f:
             try:

@@ -100,6 +100,9 @@ def check_meta_policy(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> dic
                                  "<task>/seed<N>/execution.py)",
                         fix="generate it with `python -m scripts.generate_code`, or fix --code_seed / "
                             "--meta_policy_task / --meta_policy_dir / --meta_policy")
+    from maestromotif.skills.interface import screen_policy_file
+
+    screen_policy_file(path)  # static check here: a refused file never reaches the probe
     try:
         proc = subprocess.run([sys.executable, "-m", "maestromotif.rl.validate", str(path)], capture_output=True,
                               text=True, timeout=timeout)
