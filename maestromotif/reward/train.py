@@ -16,6 +16,7 @@ or ``kill -9`` resumes from it and ends with the same weights as an uninterrupte
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -252,8 +253,12 @@ def train_reward_model(cfg: RewardConfig, log=print) -> Path:
     small dataset, e.g. ``train_reward_model(RewardConfig.quick(ds, labels, tmp_path))``.
     """
     threads = torch.get_num_threads()
-    if cfg.num_threads > 0:
-        torch.set_num_threads(cfg.num_threads)
+    want = cfg.num_threads
+    if want <= 0 and cfg.num_workers > 0:  # the original's flag: one meaning, CPU parallelism
+        want = min(cfg.num_workers, os.cpu_count() or 1)
+        log(f"[reward] --num_workers {cfg.num_workers}: using {want} torch threads (capped at the CPU count)")
+    if want > 0:
+        torch.set_num_threads(want)
     try:
         return _train(cfg, log)
     finally:
