@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from maestromotif.reward.checkpoint import CHECKPOINT_NAME, load_checkpoint, nonfinite_problems, save_checkpoint
+from maestromotif.reward.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    nonfinite_problems,
+    save_checkpoint,
+)
 from maestromotif.reward.config import RewardConfig
 from maestromotif.reward.data import PreferenceData, load_preference_data
 from maestromotif.reward.model import RewardModel, num_parameters
