@@ -252,7 +252,7 @@ def test_evaluation_table_reports_policy_errors_per_task():
     row = rep["rows"][0]
     assert (row["policy_errors"], row["policy_timeouts"], row["skill_fallbacks"]) == (4, 2, 6)
     rep["config"] = {"max_episode_steps": 10, "seed": 0, "episodes": 2, "checkpoint": "x"}
-    assert "| 4/2/6 |" in markdown(rep)
+    assert "| maestromotif | 4 | 2 | 6 |" in markdown(rep)
 
 
 def test_pickle_free_dataset_copy_loads_the_same():

@@ -29,12 +29,34 @@ from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_w
 
 PAPER_SOURCE = "Klissarov et al., ICLR 2025, Table 1 (zero-shot MaestroMotif; ± as reported)"
 COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy_se", "exact_mean", "exact_se",
-           "progression_mean", "progression_se", "steps_mean", "died", "paper", "paper_pm",
-           "policy_errors", "policy_timeouts", "skill_fallbacks")
-# per-episode counters of the options framework (SkillAgent.stats) summed per task and agent: calls into
-# the policy over skills that raised / ran past their time budget, and invalid skill names replaced
+           "progression_mean", "progression_se", "steps_mean", "died", "paper", "paper_pm")
+
+
+# Per-episode counters of the options framework (SkillAgent.stats), summed per task and agent: calls into
+# the policy over skills that raised, that ran past their time budget, and invalid skill names replaced.
 POLICY_COUNTERS = {"policy_errors": "policy_errors", "policy_timeouts": "policy_timeouts",
                    "skill_fallbacks": "invalid_skill_names"}
+COLUMNS = COLUMNS + tuple(POLICY_COUNTERS)
+
+
+def policy_counts(eps: list[dict[str, Any]]) -> dict[str, int | None]:
+    """Summed policy counters of a row's episodes (None for agents without a policy over skills)."""
+    stats = [r.get("agent_stats") or {} for r in eps]
+    if not any("policy_errors" in st for st in stats):
+        return dict.fromkeys(POLICY_COUNTERS)
+    return {col: int(sum(st.get(key, 0) for st in stats)) for col, key in POLICY_COUNTERS.items()}
+
+
+def policy_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: errors / timeouts / fallbacks of the policy over skills per task and agent."""
+    rows = [r for r in rows if r.get("policy_errors") is not None]
+    if not rows:
+        return []
+    out = ["", "| Task | Agent | Policy errors | of which timeouts | Skill fallbacks (invalid names) |",
+           "|---|---|---:|---:|---:|"]
+    out += [f"| {r['title']} | {r['agent']} | {r['policy_errors']} | {r['policy_timeouts']} | "
+            f"{r['skill_fallbacks']} |" for r in rows]
+    return out
 
 
 def _mean_se(values: list[float]) -> tuple[float, float]:
@@ -57,6 +79,7 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
                           and r["run_key"] == keys[(task, agent)] and r["episode"] < cfg.episodes),
                          key=lambda r: r["episode"])
             row = {"task": task, "title": t.title, "kind": t.kind, "metric": t.metric, "agent": agent, "n": len(eps)}
+            row.update(policy_counts(eps))
             for name in ("proxy", "exact", "progression", "steps"):
                 mean, se = _mean_se([float(r[name]) for r in eps])
                 row[f"{name}_mean"] = mean
@@ -64,9 +87,6 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
                     row[f"{name}_se"] = se
             row["died"] = _mean_se([float(r["end"] not in ("success", "max_steps")) for r in eps])[0]
             row["paper"], row["paper_pm"] = (t.paper, t.paper_pm) if agent == "maestromotif" else (None, None)
-            tracked = any("policy_errors" in (r.get("agent_stats") or {}) for r in eps)  # agents with a policy
-            for col, key in POLICY_COUNTERS.items():
-                row[col] = int(sum((r.get("agent_stats") or {}).get(key, 0) for r in eps)) if tracked else None
             rows.append(row)
     from maestromotif.utils.config import to_dict
 
@@ -86,29 +106,23 @@ def _fmt(metric: str, mean: float | None, se: float | None = None) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     lines = ["| Task | Agent | N | Paper (MaestroMotif) | Proxy (paper's detector) | Exact | "
-             "BALROG progression | Steps | Died | Policy errors/timeouts/fallbacks |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "BALROG progression | Steps | Died |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["rows"]:
         paper = _fmt(r["metric"], r["paper"], r["paper_pm"]) if r["paper"] is not None else ""
         lines.append(f"| {r['title']} | {r['agent']} | {r['n']} | {paper} | "
                      f"{_fmt(r['metric'], r['proxy_mean'], r['proxy_se'])} | "
                      f"{_fmt(r['metric'], r['exact_mean'], r['exact_se'])} | "
                      f"{r['progression_mean']:.3f} ± {r['progression_se']:.3f} | "
-                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} | {_policy_cell(r)} |")
+                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} |")
     cfg = report["config"]
     lines.append("")
     lines.append(f"Success rates in %, interaction tasks as mean count per episode, ± one standard error. "
                  f"Up to {cfg['max_episode_steps']} steps per episode, game seeds {cfg['seed']}.."
                  f"{cfg['seed'] + cfg['episodes'] - 1}, skill policy `{cfg['checkpoint']}`. "
                  f"Paper: {report['paper_source']}.")
+    lines += policy_table(report["rows"])
     return "\n".join(lines) + "\n"
-
-
-def _policy_cell(row: dict[str, Any]) -> str:
-    """'errors/timeouts/fallbacks' summed over the row's episodes ('' for agents without a policy)."""
-    if row.get("policy_errors") is None:
-        return ""
-    return "/".join(str(row.get(c, 0)) for c in POLICY_COUNTERS)
 
 
 def write_report(out: str | Path, report: dict[str, Any]) -> None:

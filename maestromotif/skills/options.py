@@ -29,10 +29,8 @@ LLM-written code is untrusted: it is validated in a subprocess before training s
 training. A skill name that is not one of the five falls back to ``'discoverer'`` (counted in
 ``invalid_skill_names``); an exception inside ``skill_precondition`` / ``skill_termination`` /
 ``perform_task`` counts in ``policy_errors`` and falls back to ``(False, False)`` / ``False`` /
-``'discoverer'``. Every call runs under a time budget (:mod:`maestromotif.skills.budget`,
-``call_budget_s``, default 1 s): a call that overruns is interrupted, falls back the same way and
-counts in ``policy_timeouts`` (and ``policy_errors``). The counters are in
-:meth:`OptionsController.stats`, so they show up in TensorBoard and in the evaluation report.
+``'discoverer'``. Both counters are in :meth:`OptionsController.stats`, so they show up in
+TensorBoard.
 
 Randomness: generated policies call the ``random`` module (e.g. ``random.randint(2, 4)`` for the
 target depth). When an ``rng`` is given, the controller binds the policy module's global ``random``
@@ -50,8 +48,8 @@ from typing import Any
 import numpy as np
 from nle import nethack as nh
 
+import maestromotif.skills.budget
 from maestromotif.nethack.obs import BL, DUNGEONS_OF_DOOM, GNOMISH_MINES, OCLASS, message_text
-from maestromotif.skills.budget import DEFAULT_BUDGET_S, PolicyTimeout, call_with_budget
 from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP
 from maestromotif.skills.table import SKILL_NAMES
 
@@ -206,7 +204,7 @@ class OptionsController:
         self.rng = rng
         self.max_depth = max_depth
         self.initial_branch_depth = branch_depth
-        self.call_budget_s = DEFAULT_BUDGET_S  # per call into the policy; a timeout counts as an error
+        self.call_budget_s = maestromotif.skills.budget.DEFAULT_BUDGET_S  # per call into the policy (maestromotif.skills.budget)
         self.required = tuple(getattr(policy_cls, "REQUIRED_ATTRIBUTES", ()))
         self._module = sys.modules.get(getattr(policy_cls, "__module__", ""), None)
         self.tracker = AttributeTracker()
@@ -245,12 +243,13 @@ class OptionsController:
         self.tracker.reset(obs, info)
         if self.initial_branch_depth != UNKNOWN_BRANCH:
             self.tracker.branch_depth = self.initial_branch_depth
-        self._stats = {"invalid_skill_names": 0, "policy_errors": 0, "policy_timeouts": 0, "skill_switches": 0}
+        self._stats = {"invalid_skill_names": 0, "policy_errors": 0, "skill_switches": 0}
         for name in SKILL_NAMES:
             self._stats[f"{name}_activations"] = 0
             self._stats[f"{name}_steps"] = 0
             for beh in BEHAVIOURS:
                 self._stats[f"{name}_{beh}"] = 0
+        self._stats["policy_timeouts"] = 0  # calls cut at call_budget_s (also counted in policy_errors)
         self._bind_rng()
         self.player = self.policy_cls(self.max_depth, self.tracker.branch_depth)
         self._set_attributes()
@@ -331,9 +330,9 @@ class OptionsController:
         return FALLBACK_SKILL
 
     def _call(self, method: str, fallback: Any, *args: Any) -> Any:
-        try:  # untrusted code: bounded in time, errors counted, never stops training or evaluation
-            return call_with_budget(getattr(self.player, method), self.call_budget_s, *args)
-        except PolicyTimeout as e:
+        try:  # untrusted code: time-bounded, errors counted, never stops training or evaluation
+            return maestromotif.skills.budget.call_with_budget(getattr(self.player, method), self.call_budget_s, *args)
+        except maestromotif.skills.budget.PolicyTimeout as e:
             self._stats["policy_timeouts"] = self._stats.get("policy_timeouts", 0) + 1
             self._error(method, e)
             return fallback
