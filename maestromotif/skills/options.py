@@ -249,9 +249,9 @@ class OptionsController:
             self._stats[f"{name}_steps"] = 0
             for beh in BEHAVIOURS:
                 self._stats[f"{name}_{beh}"] = 0
-        self._stats["policy_timeouts"] = 0  # calls cut at call_budget_s (also counted in policy_errors)
         self._bind_rng()
         self.player = self.policy_cls(self.max_depth, self.tracker.branch_depth)
+        self._stats["policy_timeouts"] = 0  # calls cut at call_budget_s (also counted in policy_errors)
         self._set_attributes()
         self._call("set_initial_values", None)
         self._start(self._valid(getattr(self.player, "skill", None)), obs)
