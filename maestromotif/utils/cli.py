@@ -112,7 +112,7 @@ def add_fields(parser: argparse.ArgumentParser, cls: type) -> None:
             kw["default"] = default
         shown = ",".join(map(str, default)) if isinstance(default, list | tuple) else default
         help_text = meta.get("help", "")
-        if not meta.get("required") and default is not None:
+        if not meta.get("required") and default not in (None, [], ()):
             help_text += f" (default: {shown})"
         help_text = help_text.replace("%", "%%")
         kw["help"] = help_text
