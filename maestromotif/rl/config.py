@@ -17,6 +17,7 @@ from typing import Any
 
 from maestromotif.skills.interface import meta_policy_path
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.utils.cli import parse_bool
 from maestromotif.utils.errors import UserError
 
 ENV_NAME = "nle_maestro"
@@ -24,14 +25,8 @@ DEFAULT_REWARD_DIRS = tuple(f"train_dir/skill_rewards/gemma270m_{s}_default" for
 
 
 def str2bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("1", "true", "t", "yes", "y"):
-        return True
-    if s in ("0", "false", "f", "no", "n"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected a boolean (True/False), got {v!r}")
+    """The one boolean parser of every command (maestromotif.utils.cli.parse_bool)."""
+    return parse_bool(v)
 
 
 def number(kind: type):

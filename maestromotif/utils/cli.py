@@ -39,6 +39,16 @@ def parse_bool(text: Any) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean (1/0, true/false, yes/no), got {text!r}")
 
 
+class _Extend(argparse.Action):
+    """``--x a b --x c`` -> [a, b, c]; the first use replaces the default instead of extending it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_cli_given", set())
+        current = list(getattr(namespace, self.dest)) if self.dest in seen else []
+        seen.add(self.dest)
+        setattr(namespace, self.dest, current + list(values))
+
+
 def arg(default: Any = dataclasses.MISSING, help: str = "", *, aliases: Sequence[str] = (),  # noqa: A002
         type: Callable[[str], Any] | None = None, choices: Sequence[Any] | None = None,  # noqa: A002
         metavar: str | None = None, group: str | None = None, cli: bool = True,
@@ -91,15 +101,17 @@ def add_fields(parser: argparse.ArgumentParser, cls: type) -> None:
         else:
             default = None
         origin = typing.get_origin(tp)
-        if meta.get("type") is not None:
-            kw["type"] = meta["type"]
+        custom = meta.get("type")
+        if origin is list:  # repeatable: --x a --x b and --x a b both give [a, b]
+            inner = typing.get_args(tp)[0] if typing.get_args(tp) else str
+            kw.update(type=custom or (inner if inner in (int, float, str) else str), nargs="+", action=_Extend)
+        elif custom is not None:
+            kw["type"] = custom
         elif tp is bool:
             kw.update(type=parse_bool, nargs="?", const=True, metavar="BOOL")
-        elif origin in (tuple, list):
+        elif origin is tuple:
             inner = typing.get_args(tp)[0] if typing.get_args(tp) else str
             kw.update(type=inner, nargs="+")
-            if origin is list:  # repeatable: --x a --x b and --x a b both give [a, b]
-                kw["action"] = "extend"
         elif tp in (int, float, str):
             kw["type"] = tp
         if meta.get("choices") is not None:
