@@ -205,6 +205,21 @@ def test_policy_with_os_system_is_refused_before_any_line_runs(tmp_path):
     with pytest.raises(UserError, match="refused by the code screen"):
         load_policy_class(p)
     assert not marker.exists()
+    p.write_text(POLICY.replace("BODY", "try:\n                return 'x'\n            except:\n                return 'y'"))
+    with pytest.raises(UserError, match="bare 'except:'"):
+        load_policy_class(p)
+
+
+def test_endless_loop_at_import_is_cut(tmp_path, monkeypatch):
+    import maestromotif.skills.interface as interface
+
+    monkeypatch.setattr(interface, "IMPORT_BUDGET_S", 0.3)
+    p = tmp_path / "execution.py"
+    p.write_text("while True:\n    pass\n" + POLICY.replace("BODY", "return 'descender'"))
+    t = time.perf_counter()
+    with pytest.raises(UserError, match="cannot be imported .*PolicyTimeout"):
+        interface.load_policy_class(p)
+    assert time.perf_counter() - t < 5
 
 
 def test_endless_and_failing_policy_calls_are_bounded_and_counted(tmp_path):

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from maestromotif.skills.budget import IMPORT_BUDGET_S, PolicyTimeout, time_budget
+from maestromotif.skills.budget import IMPORT_BUDGET_S, PolicyTimeout, call_with_budget
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.errors import UserError
 
@@ -174,8 +174,7 @@ def load_policy_class(path: str | Path) -> type:
     module = importlib.util.module_from_spec(spec)
     try:
         sys.modules[mod_name] = module
-        with time_budget(IMPORT_BUDGET_S):
-            spec.loader.exec_module(module)
+        call_with_budget(spec.loader.exec_module, IMPORT_BUDGET_S, module)
     except (Exception, PolicyTimeout) as e:
         sys.modules.pop(mod_name, None)
         raise UserError(f"cannot be imported ({type(e).__name__}: {e})", path=path,
