@@ -205,7 +205,7 @@ def test_policy_with_os_system_is_refused_before_any_line_runs(tmp_path):
     with pytest.raises(UserError, match="refused by the code screen"):
         load_policy_class(p)
     assert not marker.exists()
-    p.write_text(POLICY.replace("BODY", "try:\n                return 'x'\n            except:\n                return 'y'"))
+    p.write_text(POLICY.replace("BODY", "try:\n            return 'x'\n        except:\n            return 'y'"))
     with pytest.raises(UserError, match="bare 'except:'"):
         load_policy_class(p)
 
