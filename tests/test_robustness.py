@@ -339,3 +339,21 @@ def test_one_flag_declaration_spellings_and_booleans():
     assert len(a.keep_deltas) == 5
     with pytest.raises(SystemExit):
         parse_args(["--progress", "maybe"])
+
+
+def test_evaluate_and_main_refuse_a_hostile_policy_before_running_it(tmp_path):
+    from maestromotif.rl.train import main as rl_main
+    from scripts.evaluate import main as eval_main
+
+    marker = tmp_path / "pwned"
+    shipped = (ROOT / "rl_baseline" / "meta_policies" / "gnomish" / "seed42" / "execution.py").read_text()
+    hostile = tmp_path / "mp" / "gnomish" / "seed42" / "execution.py"
+    hostile.parent.mkdir(parents=True)
+    hostile.write_text(f"import os\nos.system('touch {marker}')\n" + shipped)
+    with pytest.raises(UserError, match="refused by the code screen"):
+        eval_main(["--task", "gnomish", "--episodes", "1", "--agents", "random_skills", "--checkpoint", "fresh",
+                   "--meta_policies", str(tmp_path / "mp"), "--out", str(tmp_path / "out"), "--progress", "0"])
+    with pytest.raises(UserError, match="refused by the code screen"):
+        rl_main(["--train_dir", str(tmp_path / "train"), "--experiment", "x", "--num_workers", "1",
+                 "--llm_reward", "0", "--meta_policy", str(hostile)])
+    assert not marker.exists() and not (tmp_path / "train" / "x").exists()
