@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             print("type a caption (message [dlvl,gold,hp,xl,hunger]); Ctrl-D to quit")
         for line in sys.stdin:
             if line.strip() or not tty:
-                _score(sr, *parse_caption(line, default_deltas))
+                try:
+                    _score(sr, *parse_caption(line, default_deltas))
+                except ValueError as e:  # one bad line is reported, the others still scored
+                    print(f"  error: {e}", file=sys.stderr)
     return 0
 
 
