@@ -7,7 +7,9 @@ times, and reports the median. Rows: the bare environment (random actions, no de
 with the task's detectors watching (``#overview`` typed on level changes); with the HTML frame
 recorder; the random-skills and MaestroMotif agents (skill policy + options framework + detectors),
 one episode at a time and ``--envs_per_worker`` episodes at once (one batched forward pass per step,
-as the evaluator runs them). "episodes/min/core" is for 10,000-step episodes (the evaluation's default
+as the evaluator runs them), and the cost of the report's causes-of-death and own-job columns: the
+evaluator's episodes with and without them (``--new_columns``; interleaved repeats, median ratio).
+"episodes/min/core" is for 10,000-step episodes (the evaluation's default
 limit) - episodes that end earlier (death, success) are proportionally cheaper. Ratios are against the
 bare environment.
 """
@@ -77,21 +79,63 @@ def overview_cost(calls: int = 200) -> float:
     return statistics.median(t)
 
 
-def run_batched(runner: E.EpisodeRunner, agent: str, task: str, steps: int) -> float:
-    """Agent steps per second with ``runner.slots`` episodes stepped together."""
+def run_batched(runner: E.EpisodeRunner, agent: str, task: str, steps: int, clock=time.perf_counter) -> float:
+    """Agent steps per second (of ``clock``) with ``runner.slots`` episodes stepped together."""
     done_steps, episode = 0, 0
-    t0 = time.perf_counter()
+    t0 = clock()
     while done_steps < steps:
         while runner.free():
             runner.start((task, agent, episode))
             episode += 1
         done_steps += len(runner.running)
         runner.step()
-    dt = time.perf_counter() - t0
+    dt = clock() - t0
     for _, ep, _ in runner.running:  # unfinished episodes: give their environments back
         runner._envs.append(ep.env)
     runner.running = []
     return done_steps / dt
+
+
+class _NoDeathWatch:
+    """Stand-in for :class:`maestromotif.eval.deaths.DeathWatch` that keeps nothing (the 'without' runs)."""
+
+    def __init__(self, *args):
+        pass
+
+    def update(self, messages):
+        pass
+
+    def classify(self, end):
+        from maestromotif.eval.deaths import Death
+
+        return Death("unknown")
+
+    def last_messages(self, n=8):
+        return []
+
+
+def new_columns_overhead(cfg: E.EvalConfig, task: str, agents: list[str], steps: int, repeats: int) -> None:
+    """Evaluator steps/s with the causes of death and own-job counting, and with both replaced by no-ops."""
+    import maestromotif.skills.options as O
+
+    real_watch, real_own = E.DeathWatch, O.did_own_job
+    for agent in agents:
+        rates = {"with": [], "without": []}
+        runner = E.EpisodeRunner(cfg, {}, cfg.envs_per_worker)
+        for _ in range(repeats):
+            for mode in ("with", "without"):
+                E.DeathWatch, O.did_own_job = (real_watch, real_own) if mode == "with" else (
+                    _NoDeathWatch, lambda skill, events: False)
+                try:
+                    # CPU time of this process: the machine is shared, wall time would mostly measure the others
+                    rates[mode].append(run_batched(runner, agent, task, steps, clock=time.process_time))
+                finally:
+                    E.DeathWatch, O.did_own_job = real_watch, real_own
+        runner.close()
+        ratios = [w / wo for w, wo in zip(rates["with"], rates["without"])]
+        print(f"{agent:16s} with causes+own job {statistics.median(rates['with']):7.0f} steps/CPU-s, without "
+              f"{statistics.median(rates['without']):7.0f}; ratio with/without {statistics.median(ratios):.3f} "
+              f"(median of {repeats} interleaved pairs: {', '.join(f'{r:.3f}' for r in ratios)})")
 
 
 def main(argv=None) -> int:
@@ -102,9 +146,16 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", default=E.FRESH, help="skill policy for the skill agents ('fresh': untrained)")
     p.add_argument("--meta_policies", default="rl_baseline/meta_policies", help="root of the policies over skills")
     p.add_argument("--envs_per_worker", type=int, default=16, help="episodes stepped together in the batched rows")
+    p.add_argument("--new_columns", action="store_true",
+                   help="only measure the overhead of the causes-of-death and own-job columns")
     a = p.parse_args(argv)
 
-    cfg = E.EvalConfig(tasks=[a.task], checkpoint=a.checkpoint, meta_policies=a.meta_policies)
+    cfg = E.EvalConfig(tasks=[a.task], checkpoint=a.checkpoint, meta_policies=a.meta_policies,
+                       envs_per_worker=a.envs_per_worker)
+    if a.new_columns:
+        print(f"task {a.task}, {a.steps} steps per run, {a.envs_per_worker} episodes batched, one process")
+        new_columns_overhead(cfg, a.task, ["random_actions", "random_skills"], a.steps, a.repeats)
+        return 0
     rows: list[tuple[str, object, bool, bool]] = [
         ("environment only (random actions)", lambda s: RandomActionAgent(random.Random(s)), False, False),
         ("+ task detectors", lambda s: RandomActionAgent(random.Random(s)), True, False),

@@ -50,6 +50,8 @@ class EvalArgs:
     deterministic: bool = arg(_D.deterministic, "True: the skill policy takes its most likely action; False: it "
                                                 "samples (as in training)")
     device: str = arg(_D.device, "torch device for the skill policy")
+    ceiling: bool = arg(_D.ceiling, "add the ceiling row, the agent 'scripted_skills' (each skill run by a "
+                                    "hand-written controller) next to the agents given")
     progress: bool = arg(True, "show a progress bar")
 
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                      num_workers=a.num_workers, envs_per_worker=a.envs_per_worker, checkpoint=a.checkpoint, meta_policies=a.meta_policies,
                      code_seed=a.code_seed, seed=a.seed, max_episode_steps=a.max_episode_steps,
                      deterministic=a.deterministic, out=a.out, record=a.record, render_episodes=a.render_episodes,
-                     device=a.device)
+                     device=a.device, ceiling=a.ceiling)
     report = evaluate(cfg, show_progress=a.progress)
     print(markdown(report))
     print(f"report: {cfg.out}/report.md (+ .json .csv .png), episodes: {cfg.out}/episodes.jsonl")

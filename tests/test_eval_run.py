@@ -16,6 +16,7 @@ import pytest
 
 from maestromotif.eval import evaluator as E
 from maestromotif.eval.agents import ALWAYS_AVAILABLE, RandomActionAgent, random_skill_policy
+from maestromotif.eval.deaths import CAUSES
 from maestromotif.eval.main_eval import eval_config_from_main_cfg
 from maestromotif.eval.report import markdown
 from maestromotif.nethack.env import make_env
@@ -50,6 +51,12 @@ def test_episode_records_and_report(tmp_path):
     for name in ("report.json", "report.csv", "report.md", "report.png", "eval_config.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert "| Gnomish Mines | random_actions | 3 |" in (tmp_path / "report.md").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert "Causes of the ends per agent" in md and "Ends (causes)" in md
+    for r in recs:
+        assert r["death"]["cause"] in CAUSES and (r["death"]["messages"] or r["death"]["cause"] in ("alive", "timeout"))
+    assert sum(rows[("gnomish", "random_actions")]["deaths"].values()) == 3
+    assert "deaths" in (tmp_path / "report.csv").read_text().splitlines()[0]
     assert json.loads((tmp_path / "report.json").read_text())["rows"][0]["task"] == "gnomish"
 
 
@@ -247,3 +254,20 @@ def test_html_player_shows_the_recorded_screens(tmp_path):
                          text=True, check=True).stdout
     for i, shown in zip(picks, json.loads(out)):
         assert shown.split("\n") == screens[i]
+
+
+def test_ceiling_flag_adds_the_scripted_agent_or_says_it_is_missing(monkeypatch, tmp_path):
+    from maestromotif.eval import agents as A
+
+    cfg = _cfg(tmp_path, agents=["maestromotif", "random_skills", "random_actions"], ceiling=True)
+    if A.CEILING_AGENT not in A.AGENTS:
+        with pytest.raises(UserError, match="scripted_skills.*not registered"):
+            cfg.validate()
+        spec = A.AgentSpec(A.CEILING_AGENT, "test stand-in", True, lambda ctx: None)
+        monkeypatch.setitem(A.AGENTS, A.CEILING_AGENT, spec)
+    assert cfg.validate().agents == ["maestromotif", "scripted_skills", "random_skills", "random_actions"]
+    assert A.with_ceiling(["random_actions"]) == ["scripted_skills", "random_actions"]
+    from scripts.evaluate import parser
+
+    assert parser().parse_args(["--task", "all", "--ceiling"]).ceiling is True
+    assert parser().parse_args(["--task", "all"]).ceiling is False

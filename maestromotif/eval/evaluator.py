@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents
+from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents, with_ceiling
+from maestromotif.eval.deaths import DeathWatch
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
 from maestromotif.eval.recording import FrameRecorder, write_html
@@ -43,6 +44,7 @@ from maestromotif.utils.errors import UserError
 
 EPISODES_FILE = "episodes.jsonl"
 FRESH = "fresh"  # --checkpoint fresh: a freshly initialised skill policy (smoke tests, benchmarks)
+LAST_STEPS = 12  # steps (that showed messages) kept to read the cause of death from
 EPISODE_FIELDS = {
     "task": "task name", "agent": "agent name", "episode": "episode index (game seed = seed + episode)",
     "seed": "NetHack seed of the game", "run_key": "fingerprint of the settings that decide the outcome",
@@ -52,6 +54,8 @@ EPISODE_FIELDS = {
     "evidence": "what established the exact verdict", "details": "detector-specific counters",
     "steps": "agent steps", "turns": "game turns (blstats time)",
     "end": "success | max_steps | how NetHack ended the game (died, starving, ...)",
+    "death": "cause of the end ({cause, detail, messages}: maestromotif.eval.deaths.CAUSES, the monster ..., "
+             "the last messages read)",
     "progression": "BALROG progression (max over the episode)", "achievement": "the milestone behind it",
     "max_depth": "deepest level", "max_xp": "highest experience level", "gold": "gold at the end",
     "score": "in-game score at the end", "visited_mines": "entered the Gnomish Mines",
@@ -77,10 +81,13 @@ class EvalConfig:
     render_episodes: int = 1
     device: str = "cpu"
     envs_per_worker: int = 16
+    ceiling: bool = False  # add the scripted-skills agent (the ceiling of the hierarchy) to the agents
 
     def validate(self) -> EvalConfig:
         self.tasks = parse_tasks(",".join(self.tasks))
         self.agents = parse_agents(",".join(self.agents))
+        if self.ceiling:
+            self.agents = with_ceiling(self.agents)
         for name, low in (("episodes", 1), ("num_workers", 1), ("max_episode_steps", 1), ("render_episodes", 0),
                           ("envs_per_worker", 1)):
             if getattr(self, name) < low:
@@ -211,6 +218,7 @@ class Episode:
         self.max_depth, self.max_xp, self.mines = int(b[BL.DEPTH]), int(b[BL.XP]), False
         self.last = b.copy()  # the bottom line of the last step still in the game
         self.steps, self.end = 0, None
+        self.deaths = DeathWatch(LAST_STEPS)  # the last messages: the cause of death is read from them
         if frames is not None:
             frames.add(self.obs, self._caption())
 
@@ -221,6 +229,7 @@ class Episode:
         env = self.env
         self.obs, _, done, truncated, self.info = env.step(action)
         self.steps += 1
+        self.deaths.update(self.info.get("messages"))
         self.monitor.update(self.obs, self.info, action, done)
         b = self.obs["blstats"]
         if env.nethack.in_normal_game():
@@ -249,8 +258,13 @@ class Episode:
             "progression": self.prog.value, "achievement": self.prog.achievement,
             "max_depth": self.max_depth, "max_xp": self.max_xp, "gold": int(b[BL.GOLD]), "score": int(b[BL.SCORE]),
             "visited_mines": self.mines, "overview_calls": self.monitor.overview_calls,
-            "agent_stats": self.agent.stats(),
+            "agent_stats": self.agent.stats(), "death": self.death(),
         }
+
+    def death(self) -> dict[str, Any]:
+        d = self.deaths.classify(self.end)
+        return {"cause": d.cause, "detail": d.detail,
+                "messages": self.deaths.last_messages() if d.cause not in ("alive", "timeout") else []}
 
     def _caption(self) -> str:
         skill = self.agent.skill

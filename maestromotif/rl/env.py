@@ -230,6 +230,7 @@ def episode_stat_keys() -> list[str]:
     for name in SKILL_NAMES:
         keys += [f"skills/{name}_activations", f"skills/{name}_steps", f"skills/{name}_intrinsic_mean"]
         keys += [f"skills/{name}_{beh}" for beh in BEHAVIOURS]
+        keys.append(f"skills/{name}_own_job")  # activations that did the skill's job (skills.own_job)
     keys += ["skills/skill_switches", "skills/invalid_skill_names", "skills/policy_errors"]
     keys += ["episode/score", "episode/max_depth", "episode/turns", "episode/visited_mines", "episode/branch_known"]
     keys += [f"episode/{beh}" for beh in BEHAVIOURS]

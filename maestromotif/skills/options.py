@@ -51,6 +51,7 @@ from nle import nethack as nh
 import maestromotif.skills.budget
 from maestromotif.nethack.obs import BL, DUNGEONS_OF_DOOM, GNOMISH_MINES, OCLASS, message_text
 from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP
+from maestromotif.skills.own_job import BEHAVIOURS, did_own_job, zero_counters
 from maestromotif.skills.table import SKILL_NAMES
 
 FALLBACK_SKILL = "discoverer"
@@ -59,8 +60,7 @@ DOWNSTAIR_GLYPH = nh.GLYPH_CMAP_OFF + 24  # S_dnstair in NetHack 3.6's defsyms
 STONE_GLYPH = nh.GLYPH_CMAP_OFF  # S_stone: a map cell never seen
 UNKNOWN_BRANCH = -1
 
-# Behaviour counted while each skill runs (per-skill stats; also the skill-vs-random report).
-BEHAVIOURS = ("descents", "ascents", "items_sold", "altar_drops", "cells_explored", "kills")
+# BEHAVIOURS (counted while each skill runs) and the own-job counters live in maestromotif.skills.own_job.
 
 # Messages (NetHack 3.6 wording) behind the counters.
 _KILL = re.compile(r"\bYou (kill|destroy)\b|\bis (killed|destroyed)\b")
@@ -243,12 +243,7 @@ class OptionsController:
         self.tracker.reset(obs, info)
         if self.initial_branch_depth != UNKNOWN_BRANCH:
             self.tracker.branch_depth = self.initial_branch_depth
-        self._stats = {"invalid_skill_names": 0, "policy_errors": 0, "skill_switches": 0}
-        for name in SKILL_NAMES:
-            self._stats[f"{name}_activations"] = 0
-            self._stats[f"{name}_steps"] = 0
-            for beh in BEHAVIOURS:
-                self._stats[f"{name}_{beh}"] = 0
+        self._stats = {"invalid_skill_names": 0, "policy_errors": 0, "skill_switches": 0, **zero_counters()}
         self._bind_rng()
         self.player = self.policy_cls(self.max_depth, self.tracker.branch_depth)
         self._stats["policy_timeouts"] = 0  # calls cut at call_budget_s (also counted in policy_errors)
@@ -266,6 +261,9 @@ class OptionsController:
         for beh, n in events.items():
             if n:
                 st[f"{running}_{beh}"] += n
+        if not self._own_job_done and did_own_job(running, events):
+            st[f"{running}_own_job"] += 1  # this activation did its job (counted once per activation)
+            self._own_job_done = True
         self.skill_time += 1
         if not game_state(obs):  # the game is over: nothing to decide
             return self.skill_index
@@ -295,7 +293,8 @@ class OptionsController:
 
     def stats(self) -> dict[str, float]:
         """Per-episode counters: ``<skill>_activations``, ``<skill>_steps``, ``<skill>_<behaviour>``
-        (:data:`BEHAVIOURS`), ``skill_switches``, ``invalid_skill_names``, ``policy_errors``."""
+        (:data:`BEHAVIOURS`), ``<skill>_own_job`` (:mod:`maestromotif.skills.own_job`),
+        ``skill_switches``, ``invalid_skill_names``, ``policy_errors``."""
         return dict(self._stats)
 
     # -------------------------------------------------------------- internals
@@ -320,6 +319,7 @@ class OptionsController:
         self.skill_time = 0
         self.previous_depth = int(obs["blstats"][BL.DEPTH])
         self._stats[f"{skill}_activations"] += 1
+        self._own_job_done = False
 
     def _valid(self, name: Any) -> str:
         if isinstance(name, str) and name in SKILL_INDEX:
