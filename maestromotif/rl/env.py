@@ -234,6 +234,7 @@ def episode_stat_keys() -> list[str]:
     keys += ["skills/skill_switches", "skills/invalid_skill_names", "skills/policy_errors"]
     keys += ["episode/score", "episode/max_depth", "episode/turns", "episode/visited_mines", "episode/branch_known"]
     keys += [f"episode/{beh}" for beh in BEHAVIOURS]
+    keys.append("skills/policy_timeouts")  # calls into the policy cut by maestromotif.skills.budget
     return keys
 
 
