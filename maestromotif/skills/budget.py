@@ -61,7 +61,8 @@ class _Watchdog:
         while True:
             time.sleep(max(0.01, self.budget / 4))
             d = self.deadline
-            if d is not None and time.monotonic() > d:
+            # only while our handler is installed: never fire someone else's SIGALRM handler
+            if d is not None and time.monotonic() > d and signal.getsignal(signal.SIGALRM) == self._on_alarm:
                 signal.pthread_kill(self.main_ident, signal.SIGALRM)
 
     def _on_alarm(self, signum, frame) -> None:
@@ -86,8 +87,11 @@ def call_with_budget(fn: Callable[..., Any], budget_s: float | None, *args: Any)
             raise PolicyTimeout(f"ran {time.monotonic() - t0:.2f} s, over its {budget_s:g} s budget")
         return out
     wd.budget = budget_s
-    wd.deadline = time.monotonic() + budget_s
+    wd.deadline = deadline = time.monotonic() + budget_s
     try:
-        return fn(*args)
+        out = fn(*args)
     finally:
         wd.deadline = None
+    if time.monotonic() > deadline:  # overran but was not interrupted (e.g. stuck in C): same outcome
+        raise PolicyTimeout(f"returned after its {budget_s:g} s budget")
+    return out
