@@ -9,8 +9,16 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from dataclasses import dataclass
 
 from maestromotif.skills.budget import call_with_budget
+from maestromotif.utils.cli import arg, parse
+
+
+@dataclass
+class BenchArgs:
+    calls: int = arg(20_000, "calls per repeat")
+    repeats: int = arg(5, "repeats (the median is printed)")
 
 
 def _f(a, b):
@@ -33,4 +41,5 @@ def main(calls: int = 20_000, repeats: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    a = parse(BenchArgs, None, prog="python -m bench.policy_budget", description=__doc__)
+    main(a.calls, a.repeats)
