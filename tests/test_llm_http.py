@@ -174,7 +174,7 @@ def test_openai_gives_up_after_max_retries(flaky):
     _Flaky.fail = 10
     try:
         be = make_backend("openai", model="m", base_url=flaky, max_retries=1, backoff=0.01)
-        with pytest.raises(RuntimeError, match="giving up after 2 attempts"):
+        with pytest.raises(UserError, match="gave up after 2 attempts"):
             be.chat([CHAT])
     finally:
         _Flaky.fail = 2
@@ -188,7 +188,7 @@ def test_openai_timeout_is_retried_then_reported():
     try:
         be = make_backend("openai", model="m", base_url=f"http://127.0.0.1:{srv.getsockname()[1]}/v1",
                           timeout=0.3, max_retries=1, backoff=0.01)
-        with pytest.raises(RuntimeError, match="Timeout"):
+        with pytest.raises(UserError, match="Timeout"):
             be.chat([CHAT])
     finally:
         srv.close()

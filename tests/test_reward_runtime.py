@@ -140,6 +140,9 @@ def test_load_errors(reward_dirs, tmp_path):
     with pytest.raises(UserError, match="training is not finished"):
         SkillReward.load(d, eps_quantile=0)
     (d / "checkpoint.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(UserError, match="do not match the checksum in checkpoint.json"):
+        SkillReward.load(d, eps_quantile=0)
+    (d / "checkpoint.json").unlink()  # without the sidecar the load itself fails
     with pytest.raises(UserError, match="cannot be loaded"):
         SkillReward.load(d, eps_quantile=0)
 

@@ -25,6 +25,7 @@ import contextlib
 import fcntl
 import json
 import os
+import socket
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from maestromotif.data.dataset import UNKNOWN, load_labels
+from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_npy
 
 
@@ -149,6 +151,31 @@ class LabelStore:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def chunk_lock(self, chunk: int, n_chunks: int) -> Iterator[None]:
+        """Held while a job annotates a chunk: a second job on the same chunk is refused at once (it
+        would pay the whole LLM cost again). flock is released by the OS when the holder dies."""
+        path = self.dir / f".{self.experiment}.chunk-{chunk}-of-{n_chunks}.lock"  # beside the merge lock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise UserError(f"chunk {chunk} of {n_chunks} of '{self.experiment}' is being annotated right now "
+                                f"by {holder}", path=path,
+                                fix="wait for that job to end (rerun then to resume), or annotate another "
+                                    "--chunk-number") from None
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
     def reset(self, lo: int, hi: int, chunk: int, n_chunks: int) -> None:
         """--ignore-existing: forget labels of pairs [lo, hi) (in the .npy and in every part file)."""
         with self.lock():
@@ -164,6 +191,15 @@ class LabelStore:
                     os.replace(tmp, path)
                 else:
                     path.unlink()
+
+    def discard_all(self) -> None:
+        """Forget every label of the experiment (the dataset changed): the .npy and all part files."""
+        with self.lock():
+            self.npy_path.unlink(missing_ok=True)
+            for path in self.part_files():
+                path.unlink()
+            for path in self.parts_dir.glob("*.summary.json") if self.parts_dir.is_dir() else []:
+                path.unlink()
 
     def merge(self) -> np.ndarray:
         """Fold every part file into the .npy (atomic write, under the lock); returns the labels."""

@@ -39,6 +39,33 @@ COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy
            "deaths", "killers", "own_job")
 
 
+# Per-episode counters of the options framework (SkillAgent.stats), summed per task and agent: calls into
+# the policy over skills that raised, that ran past their time budget, and invalid skill names replaced.
+POLICY_COUNTERS = {"policy_errors": "policy_errors", "policy_timeouts": "policy_timeouts",
+                   "skill_fallbacks": "invalid_skill_names"}
+COLUMNS = COLUMNS + tuple(POLICY_COUNTERS)
+
+
+def policy_counts(eps: list[dict[str, Any]]) -> dict[str, int | None]:
+    """Summed policy counters of a row's episodes (None for agents without a policy over skills)."""
+    stats = [r.get("agent_stats") or {} for r in eps]
+    if not any("policy_errors" in st for st in stats):
+        return dict.fromkeys(POLICY_COUNTERS)
+    return {col: int(sum(st.get(key, 0) for st in stats)) for col, key in POLICY_COUNTERS.items()}
+
+
+def policy_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines: errors / timeouts / fallbacks of the policy over skills per task and agent."""
+    rows = [r for r in rows if r.get("policy_errors") is not None]
+    if not rows:
+        return []
+    out = ["", "| Task | Agent | Policy errors | of which timeouts | Skill fallbacks (invalid names) |",
+           "|---|---|---:|---:|---:|"]
+    out += [f"| {r['title']} | {r['agent']} | {r['policy_errors']} | {r['policy_timeouts']} | "
+            f"{r['skill_fallbacks']} |" for r in rows]
+    return out
+
+
 def _mean_se(values: list[float]) -> tuple[float, float]:
     n = len(values)
     if n == 0:
@@ -59,6 +86,7 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
                           and r["run_key"] == keys[(task, agent)] and r["episode"] < cfg.episodes),
                          key=lambda r: r["episode"])
             row = {"task": task, "title": t.title, "kind": t.kind, "metric": t.metric, "agent": agent, "n": len(eps)}
+            row.update(policy_counts(eps))
             for name in ("proxy", "exact", "progression", "steps"):
                 mean, se = _mean_se([float(r[name]) for r in eps])
                 row[f"{name}_mean"] = mean
@@ -115,6 +143,7 @@ def markdown(report: dict[str, Any]) -> str:
                  f"Up to {cfg['max_episode_steps']} steps per episode, game seeds {cfg['seed']}.."
                  f"{cfg['seed'] + cfg['episodes'] - 1}, skill policy `{cfg['checkpoint']}`. "
                  f"Paper: {report['paper_source']}.")
+    lines += policy_table(report["rows"])
     return "\n".join(lines) + "\n"
 
 

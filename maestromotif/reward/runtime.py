@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from maestromotif.data.captions import DELTA_NAMES, MESSAGE_LEN, message_array
-from maestromotif.reward.checkpoint import checkpoint_path, load_checkpoint
+from maestromotif.reward.checkpoint import checkpoint_path, load_verified
 from maestromotif.reward.config import RewardConfig
 from maestromotif.reward.model import RewardModel, delta_mask
 from maestromotif.reward.reports import read_eps
@@ -141,7 +141,7 @@ class SkillReward:
              *, allow_unfinished: bool = False, cache_size: int = DEFAULT_CACHE_SIZE) -> SkillReward:
         """Load ``<reward_dir>/checkpoint.pt`` and the eps of ``eps_quantile`` (0: no threshold)."""
         reward_dir = Path(reward_dir)
-        ck = load_checkpoint(checkpoint_path(reward_dir), device=device)
+        ck = load_verified(checkpoint_path(reward_dir), device=device)
         cfg = RewardConfig.from_dict(ck["config"])
         finished = bool(ck.get("finished", False))
         if not finished and not allow_unfinished:

@@ -17,6 +17,7 @@ from typing import Any
 
 from maestromotif.skills.interface import meta_policy_path
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.utils.cli import parse_bool
 from maestromotif.utils.errors import UserError
 
 ENV_NAME = "nle_maestro"
@@ -24,14 +25,8 @@ DEFAULT_REWARD_DIRS = tuple(f"train_dir/skill_rewards/gemma270m_{s}_default" for
 
 
 def str2bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("1", "true", "t", "yes", "y"):
-        return True
-    if s in ("0", "false", "f", "no", "n"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected a boolean (True/False), got {v!r}")
+    """The one boolean parser of every command (maestromotif.utils.cli.parse_bool)."""
+    return parse_bool(v)
 
 
 def number(kind: type):
@@ -60,7 +55,8 @@ class Flag:
 FLAGS: tuple[Flag, ...] = (
     Flag("reward_dir", str, repr(list(DEFAULT_REWARD_DIRS)),
          "the five skills' reward-model directories, in skill order (discoverer, descender, ascender, "
-         "worshipper, merchant), as a Python list literal \"['dir1', ...]\" or comma-separated"),
+         "worshipper, merchant), as a Python list literal \"['dir1', ...]\" or comma-separated, or a mapping "
+         "\"{'discoverer': 'dir1', ...}\"; each directory's recorded skill is checked against its position"),
     Flag("llm_reward", number(float), 0.1, "coefficient of the running skill's intrinsic reward (paper: 0.1); "
          "0 trains without reward models"),
     Flag("extrinsic_reward", number(float), 0.0, "coefficient of the in-game score delta (paper: 0 for skills)"),
@@ -191,6 +187,16 @@ def reward_dirs(cfg: Any) -> list[str]:
     if isinstance(raw, list | tuple):
         return [str(x) for x in raw]
     text = str(raw).strip()
+    if text.startswith("{"):  # a mapping skill -> dir: the order cannot be wrong
+        try:
+            val = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            val = None
+        if not isinstance(val, dict) or sorted(map(str, val)) != sorted(SKILL_NAMES):
+            raise UserError(f"--reward_dir {text!r} is not a mapping of the five skills",
+                            expected="\"{'discoverer': 'dir', 'descender': 'dir', ...}\" with keys "
+                                     + ", ".join(SKILL_NAMES))
+        return [str(val[s]).strip() for s in SKILL_NAMES]
     if text.startswith("["):
         try:
             val = ast.literal_eval(text)

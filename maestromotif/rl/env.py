@@ -315,6 +315,7 @@ def episode_stat_keys() -> list[str]:
              "skills/policy_errors"]
     keys += ["episode/score", "episode/max_depth", "episode/turns", "episode/visited_mines", "episode/branch_known"]
     keys += [f"episode/{beh}" for beh in BEHAVIOURS]
+    keys.append("skills/policy_timeouts")  # calls into the policy cut by maestromotif.skills.budget
     return keys
 
 

@@ -40,6 +40,7 @@ def validate(cfg: Any) -> dict[str, Any]:
     """Fail before any worker starts: encoder, reward dirs (when used), policy over skills."""
     from maestromotif.rl import validate as v
 
+    v.check_run_flags(cfg)
     v.check_encoder(cfg.encoder)
     if float(cfg.llm_reward) != 0.0:
         v.check_reward_dirs(reward_dirs(cfg))

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from maestromotif.skills.budget import IMPORT_BUDGET_S, PolicyTimeout, call_with_budget
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.errors import UserError
 
@@ -151,21 +152,38 @@ def meta_policy_path(root: str | Path, task: str, seed: int) -> Path:
     return Path(root) / task / f"seed{seed}" / "execution.py"
 
 
+def screen_policy_file(path: str | Path) -> None:
+    """Refuse a policy file that the codegen screen refuses (os, subprocess, open, eval, dunders, ...),
+    before a single line of it runs. Every load goes through here: hand-edited or downloaded
+    ``execution.py`` files get the same static check as freshly generated ones."""
+    from maestromotif.codegen.screen import screen_code
+
+    path = Path(path)
+    problems = screen_code(path.read_text(encoding="utf-8", errors="replace"))
+    if problems:
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise UserError("policy over skills refused by the code screen, nothing of it was run: "
+                        + "; ".join(problems[:5]) + more, path=path,
+                        expected="plain decision logic (allowed imports: see maestromotif/codegen/screen.py)",
+                        fix="remove those constructs, or regenerate it with `python -m scripts.generate_code`")
+
+
 def load_policy_class(path: str | Path) -> type:
-    """Import ``NetHackPlayer`` from an ``execution.py`` file (which must already be validated code)."""
+    """Screen, then import ``NetHackPlayer`` from an ``execution.py`` file (import time-bounded)."""
     path = Path(path)
     if not path.exists():
         raise UserError("policy over skills not found", path=path,
                         expected=f"a Python file defining class {CLASS_NAME}",
                         fix="generate it with `python -m scripts.generate_code --task <task>` or pass the "
                             "right --code_seed / task name")
+    screen_policy_file(path)
     mod_name = f"maestromotif_meta_policy_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(spec)
     try:
         sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
-    except Exception as e:
+        call_with_budget(spec.loader.exec_module, IMPORT_BUDGET_S, module)
+    except (Exception, PolicyTimeout) as e:
         sys.modules.pop(mod_name, None)
         raise UserError(f"cannot be imported ({type(e).__name__}: {e})", path=path,
                         fix="regenerate or fix the policy file") from None
