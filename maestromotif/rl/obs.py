@@ -100,17 +100,13 @@ class ObsBuilder:
         self._tty[0] = ord(" ")
 
     def _window(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        chars, colors = obs["tty_chars"], obs["tty_colors"]
-        rows, cols = chars.shape
+        p, buf = self._pad, self._tty
+        rows, cols = obs["tty_chars"].shape
+        buf[0, p:p + rows, p:p + cols] = obs["tty_chars"]
+        buf[1, p:p + rows, p:p + cols] = obs["tty_colors"].view(np.uint8)
         cy, cx = _agent_cell(obs["blstats"])
-        y0, x0, n = cy - self.size // 2, cx - self.size // 2, self.size
-        if y0 >= 0 and x0 >= 0 and y0 + n <= rows and x0 + n <= cols:  # inside the screen: a plain slice
-            return chars[y0:y0 + n, x0:x0 + n], colors[y0:y0 + n, x0:x0 + n].view(np.uint8)
-        p, buf = self._pad, self._tty  # near an edge: copy into the padded screen
-        buf[0, p:p + rows, p:p + cols] = chars
-        buf[1, p:p + rows, p:p + cols] = colors.view(np.uint8)
-        y0, x0 = y0 + p, x0 + p
-        return buf[0, y0:y0 + n, x0:x0 + n], buf[1, y0:y0 + n, x0:x0 + n]
+        y0, x0 = cy - self.size // 2 + p, cx - self.size // 2 + p
+        return buf[0, y0:y0 + self.size, x0:x0 + self.size], buf[1, y0:y0 + self.size, x0:x0 + self.size]
 
     def view(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         chars, colors = self._window(obs)

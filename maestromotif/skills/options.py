@@ -299,19 +299,13 @@ class OptionsController:
     def _local_view(self, obs: dict) -> tuple[np.ndarray, np.ndarray]:
         """7x7 tty characters/colours around the agent (as ``obs.local_view``), agent's colour 0."""
         pad, (rows, cols) = 3, obs["tty_chars"].shape
-        b = obs["blstats"]
-        y, x = int(b[BL.Y]) + 1, int(b[BL.X])  # map rows start on tty row 1
-        if pad <= y < rows - pad and pad <= x < cols - pad:  # the usual case: no padding needed
-            chars = obs["tty_chars"][y - pad:y + pad + 1, x - pad:x + pad + 1].astype(np.uint8)
-            colors = obs["tty_colors"][y - pad:y + pad + 1, x - pad:x + pad + 1].astype(np.int8)
-            colors[3, 3] = 0
-            return chars, colors
         if self._pad_chars is None or self._pad_chars.shape != (rows + 2 * pad, cols + 2 * pad):
             self._pad_chars = np.full((rows + 2 * pad, cols + 2 * pad), ord(" "), dtype=np.uint8)
             self._pad_colors = np.zeros((rows + 2 * pad, cols + 2 * pad), dtype=np.int8)
         self._pad_chars[pad:pad + rows, pad:pad + cols] = obs["tty_chars"]
         self._pad_colors[pad:pad + rows, pad:pad + cols] = obs["tty_colors"]
-        # in padded coordinates the window starts at (y + pad - radius, x + pad - radius) = (y, x)
+        b = obs["blstats"]
+        y, x = int(b[BL.Y]) + 1, int(b[BL.X])  # map rows start on tty row 1; +pad -radius cancel
         chars = self._pad_chars[y:y + 7, x:x + 7].copy()
         colors = self._pad_colors[y:y + 7, x:x + 7].copy()
         colors[3, 3] = 0
