@@ -217,3 +217,6 @@ def test_training_with_real_reward_models(reward_dirs, tmp_path):
     assert _env_steps(find_checkpoint(exp)[0]) > 0
     rows = read_metrics(exp / "metrics.csv")
     assert rows and rows[-1]["skills/discoverer_intrinsic_mean"] != ""
+    # the shared reward table: the dataset's messages scored before the workers, then the workers' own
+    parts = sorted((tmp_path / "train" / "reward_tables").glob("*/part-*.bin"))
+    assert any("warmup" in p.name for p in parts) and len(parts) >= 2, parts

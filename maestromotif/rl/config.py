@@ -65,6 +65,8 @@ FLAGS: tuple[Flag, ...] = (
          "(e.g. 0.85) or one per skill as a list literal (default: the original's); 0 disables the threshold"),
     Flag("beta_count_exponent", number(float), 3.0,
          "intrinsic reward is divided by N(message)^beta, N = times this episode showed the message (paper: 3)"),
+    Flag("reward_table_dir", str, "", "root of the reward table shared by the workers and by later runs with the "
+         "same reward models (maestromotif/reward/table.py; '' = <train_dir>/reward_tables, 'none' = off)"),
     Flag("encoder", str, "fast", "policy encoder: 'fast' (character-embedding crop) or 'cdgpt5' (pixel crop, "
          "as the paper); see README 'Skill training' for their measured speeds"),
     Flag("code_seed", number(int), 42, "seed directory of the policy over skills: "

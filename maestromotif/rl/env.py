@@ -75,6 +75,7 @@ class SkillEnvConfig:
     item_prompt: str = "agent"
     reward_scale: float = 1.0  # sample-factory's --reward_scale / --reward_clip (applied after the env)
     reward_clip: float = math.inf
+    reward_table_dir: str = ""  # root of the shared reward table ("" = per-process cache only)
 
     def __post_init__(self):
         for name, allowed in (("reward_obs", REWARD_OBS), ("delta_reference", DELTA_REFERENCES)):
@@ -85,6 +86,7 @@ class SkillEnvConfig:
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> SkillEnvConfig:
+        from maestromotif.reward.table import table_root
         from maestromotif.rl.config import eps_quantiles, meta_policy_file, reward_dirs
 
         eps = eps_quantiles(cfg)
@@ -107,6 +109,7 @@ class SkillEnvConfig:
             item_prompt=str(cfg.item_prompt),
             reward_scale=float(getattr(cfg, "reward_scale", 1.0)),
             reward_clip=float(getattr(cfg, "reward_clip", math.inf)),
+            reward_table_dir=table_root(getattr(cfg, "reward_table_dir", "none"), cfg.train_dir),
         )
 
 
@@ -120,16 +123,19 @@ def fast_stat_deltas(prev: list[int], cur: list[int]) -> tuple[float, ...]:
 
 
 @cache
-@cache
-def _shared_rewards(reward_dirs: tuple[str, ...], eps: float | tuple[float, ...], beta: float):
-    """One loaded reward set per process and config, and the process-wide cache of its r_norm values."""
+def _shared_rewards(reward_dirs: tuple[str, ...], eps: float | tuple[float, ...], beta: float, table_root: str = ""):
+    """One loaded reward set per process and config, and the process-wide cache of its r_norm values
+    (a :class:`maestromotif.reward.table.RewardTable`: shared through files with the other workers
+    and later runs when ``table_root`` is set)."""
     import torch
 
     torch.set_num_threads(1)  # one env process, one core: intra-op threads only add contention
     from maestromotif.reward import SkillRewardSet
+    from maestromotif.reward.table import RewardTable, table_dir
 
     rewards = SkillRewardSet.load(list(reward_dirs), list(eps) if isinstance(eps, tuple) else eps, beta, "cpu")
-    return rewards, {}
+    return rewards, RewardTable(table_dir(table_root, reward_dirs) if table_root else None,
+                                max_entries=REWARD_CACHE_SIZE)
 
 
 REWARD_CACHE_SIZE = 200_000
@@ -181,7 +187,7 @@ class SkillRewardView:
 def load_skill_rewards(cfg: SkillEnvConfig) -> SkillRewardView:
     """The five skills' runtime rewards for one env (models and r_norm cache shared per process)."""
     reward_set, cache = _shared_rewards(tuple(cfg.reward_dirs), cfg.eps_threshold_quantile,
-                                        float(cfg.beta_count_exponent))
+                                        float(cfg.beta_count_exponent), cfg.reward_table_dir)
     return SkillRewardView(reward_set, cache, cfg.msg_max_keys)
 
 
