@@ -95,7 +95,7 @@ def run_batched(runner: evaluator.EpisodeRunner, agent: str, task: str, steps: i
 
 
 class _NoDeathWatch:
-    """Stand-in for :class:`maestromotif.eval.deaths.DeathWatch` that keeps nothing (the 'without' runs)."""
+    """Stand-in for :class:`maestromotif.nethack.deaths.DeathWatch` that keeps nothing (the 'without' runs)."""
 
     def __init__(self, *args):
         pass
@@ -104,7 +104,7 @@ class _NoDeathWatch:
         pass
 
     def classify(self, end):
-        from maestromotif.eval.deaths import Death
+        from maestromotif.nethack.deaths import Death
 
         return Death("unknown")
 

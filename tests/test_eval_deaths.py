@@ -1,12 +1,12 @@
-"""Causes of death (maestromotif/eval/deaths.py): real game ends and recorded message lists."""
+"""Causes of death (maestromotif/nethack/deaths.py): real game ends and recorded message lists."""
 
 import random
 
 import pytest
 
-from maestromotif.eval import deaths as D
 from maestromotif.eval.agents import RandomActionAgent
 from maestromotif.eval.evaluator import play
+from maestromotif.nethack import deaths as D
 from maestromotif.nethack.actions import ACTION_NAMES
 from maestromotif.nethack.env import make_env
 

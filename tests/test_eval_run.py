@@ -16,9 +16,9 @@ import pytest
 
 from maestromotif.eval import evaluator as E
 from maestromotif.eval.agents import ALWAYS_AVAILABLE, RandomActionAgent, random_skill_policy
-from maestromotif.eval.deaths import CAUSES
 from maestromotif.eval.main_eval import eval_config_from_main_cfg
 from maestromotif.eval.report import markdown
+from maestromotif.nethack.deaths import CAUSES
 from maestromotif.nethack.env import make_env
 from maestromotif.utils.errors import UserError
 

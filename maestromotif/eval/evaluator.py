@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents, with_ceiling
-from maestromotif.eval.deaths import DeathWatch
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
 from maestromotif.eval.recording import FrameRecorder, write_html
 from maestromotif.eval.tasks import TASKS, get_task, parse_tasks
+from maestromotif.nethack.deaths import DeathWatch, game_end
 from maestromotif.nethack.obs import BL, GNOMISH_MINES
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
@@ -54,7 +54,7 @@ EPISODE_FIELDS = {
     "evidence": "what established the exact verdict", "details": "detector-specific counters",
     "steps": "agent steps", "turns": "game turns (blstats time)",
     "end": "success | max_steps | how NetHack ended the game (died, starving, ...)",
-    "death": "cause of the end ({cause, detail, messages}: maestromotif.eval.deaths.CAUSES, the monster ..., "
+    "death": "cause of the end ({cause, detail, messages}: maestromotif.nethack.deaths.CAUSES, the monster ..., "
              "the last messages read)",
     "progression": "BALROG progression (max over the episode)", "achievement": "the milestone behind it",
     "max_depth": "deepest level", "max_xp": "highest experience level", "gold": "gold at the end",
@@ -224,8 +224,6 @@ class Episode:
 
     def advance(self, action: int) -> bool:
         """Play ``action``; True when the episode is over."""
-        from nle import nethack as nh
-
         env = self.env
         self.obs, _, done, truncated, self.info = env.step(action)
         self.steps += 1
@@ -240,9 +238,7 @@ class Episode:
         if self.frames is not None:
             self.frames.add(self.obs, self._caption())
         if done or truncated:
-            # At the step limit NLE quits the game itself (done and truncated): that is not a death.
-            how = nh.game_end_types(env.nethack.how_done()).name.lower() if done else "quit"
-            self.end = "max_steps" if truncated and how == "quit" else how
+            self.end = game_end(env, done, truncated)
         elif self.detector.finished:
             self.end = "success"
         return self.end is not None

@@ -9,7 +9,7 @@ ROW (also one line of ``report.csv``, same keys): ``task``, ``title``, ``kind``,
 ``proxy_mean``/``proxy_se`` (the paper's detector), ``exact_mean``/``exact_se``, ``progression_mean``/
 ``progression_se`` (BALROG), ``steps_mean``, ``died`` (fraction of episodes that ended by the game
 ending), ``paper``/``paper_pm`` (MaestroMotif in Table 1; only on ``maestromotif`` rows), ``deaths`` (``{cause:
-count}`` of how the episodes ended, :data:`maestromotif.eval.deaths.CAUSES`; ``cause:n;cause:n`` in the
+count}`` of how the episodes ended, :data:`maestromotif.nethack.deaths.CAUSES`; ``cause:n;cause:n`` in the
 CSV), ``killers`` (the monsters that killed most often, ``{name: count}``), ``own_job`` (skill agents: per skill the
 activations, steps and own-job rate, :func:`maestromotif.skills.own_job.own_job_rates`, over the summed
 counters of the episodes; a compact text in the CSV). Standard errors
@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval import deaths as D
 from maestromotif.eval.tasks import TASKS
+from maestromotif.nethack import deaths as D
 from maestromotif.skills import own_job as OJ
 from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_write_text
 
@@ -163,7 +163,7 @@ def deaths_table(rows: list[dict[str, Any]]) -> list[str]:
     causes = [c for c in D.CAUSES if any(c in d for d in deaths.values())]
     if not causes:
         return []
-    lines = ["Causes of the ends per agent (episodes, all tasks; `maestromotif.eval.deaths`):", "",
+    lines = ["Causes of the ends per agent (episodes, all tasks; `maestromotif.nethack.deaths`):", "",
              "| Agent | " + " | ".join(causes) + " | deadliest monsters |",
              "|---|" + "---:|" * len(causes) + "---|"]
     for agent, d in deaths.items():
