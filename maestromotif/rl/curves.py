@@ -1,4 +1,20 @@
-"""Training curves (PNG) from ``metrics.csv`` (see :mod:`maestromotif.rl.observers`).
+"""Training curves (PNG) from ``metrics.csv`` (see :mod:`maestromotif.rl.observers`): what is learned,
+not only the reward.
+
+``curves.png`` has two parts, so that reward hacking shows while it happens:
+
+- **skills**, a row per skill: the intrinsic reward the skill earns per step, next to its own job
+  (:mod:`maestromotif.skills.own_job`, the measure of the scripted ceiling and of the evaluation):
+  the fraction of activations that did the job (descender: a descent, ascender: an ascent,
+  worshipper: an altar drop, merchant: a sale) and the job's events per 1,000 of the skill's steps;
+  for the discoverer, new cells seen and kills per 1,000 of its steps. Then how much the skill runs
+  (steps and activations per episode). A reward that rises while the job falls is the model paying
+  for something else;
+- **episodes**: mean episode length, the causes of the ends (shares of ``episode/death_<cause>``,
+  :data:`maestromotif.nethack.deaths.CAUSES`), the return and depth reached.
+
+Each row of ``metrics.csv`` averages the last ``--stats_avg`` episodes, so a rate here is a ratio of
+those averages (= of their sums). Columns missing from an older ``metrics.csv`` are drawn as gaps.
 
 ``python -m maestromotif.rl.curves train_dir/skill_policy/default`` redraws
 ``train_dir/skill_policy/default/curves.png``.
@@ -11,14 +27,104 @@ from pathlib import Path
 
 import numpy as np
 
-from maestromotif.skills.own_job import SKILL_BEHAVIOUR  # noqa: F401  what each skill is for (re-exported)
+from maestromotif.nethack.deaths import CAUSES
+from maestromotif.skills.own_job import DISCOVERER_RATES, OWN_JOB, SKILL_BEHAVIOUR  # noqa: F401  (re-exported)
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_open
 
 
-def _col(rows: list[dict[str, str]], key: str) -> np.ndarray:
+def column(rows: list[dict[str, str]], key: str) -> np.ndarray:
+    """One ``metrics.csv`` column as floats; NaN where a row has no value (or the column is missing)."""
     return np.array([float(r[key]) if r.get(key) not in (None, "") else np.nan for r in rows])
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, scale * num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def skill_series(rows: list[dict[str, str]]) -> dict[str, dict[str, np.ndarray]]:
+    """Per skill, the series of the skills figure (one value per ``metrics.csv`` row):
+
+    ``intrinsic`` (reward per step of the skill), ``steps`` and ``activations`` per episode, and its job:
+    ``own_job_rate`` (own_job / activations) and ``<event>_per_1000`` (per 1,000 of its steps) for the
+    skills of :data:`~maestromotif.skills.own_job.OWN_JOB`; ``<rate>_per_1000`` of
+    :data:`~maestromotif.skills.own_job.DISCOVERER_RATES` for the discoverer."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for s in SKILL_NAMES:
+        steps, acts = column(rows, f"skills/{s}_steps"), column(rows, f"skills/{s}_activations")
+        series = {"intrinsic": column(rows, f"skills/{s}_intrinsic_mean"), "steps": steps, "activations": acts}
+        if s in OWN_JOB:
+            series["own_job_rate"] = _ratio(column(rows, f"skills/{s}_own_job"), acts)
+            series[f"{OWN_JOB[s]}_per_1000"] = _ratio(column(rows, f"skills/{s}_{OWN_JOB[s]}"), steps, 1000.0)
+        else:
+            for beh in DISCOVERER_RATES:
+                series[f"{beh}_per_1000"] = _ratio(column(rows, f"skills/{s}_{beh}"), steps, 1000.0)
+        out[s] = series
+    return out
+
+
+def death_shares(rows: list[dict[str, str]]) -> dict[str, np.ndarray]:
+    """Share of the averaged episodes that ended by each cause (``episode/death_<cause>``), in
+    :data:`CAUSES` order; causes that never occur in ``rows`` are left out (older CSVs: empty)."""
+    out = {}
+    for cause in CAUSES:
+        v = column(rows, f"episode/death_{cause}")
+        if np.nan_to_num(v).any():
+            out[cause] = v
+    return out
+
+
+def _twin(ax, x, left: tuple[str, np.ndarray], right: tuple[str, np.ndarray] | None) -> None:
+    """``left`` on ``ax``, ``right`` on a second y axis (different units), one legend."""
+    lines = ax.plot(x, left[1], color="tab:orange", marker=".", label=left[0])
+    ax.set_ylabel(left[0], color="tab:orange", fontsize=8)
+    if right is not None:
+        ax2 = ax.twinx()
+        lines += ax2.plot(x, right[1], color="tab:green", linestyle="--", label=right[0])
+        ax2.set_ylabel(right[0], color="tab:green", fontsize=8)
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="upper left")
+
+
+def _skill_row(axes, x, skill: str, series: dict[str, np.ndarray]) -> None:
+    ax = axes[0]
+    ax.plot(x, series["intrinsic"], color="tab:blue", marker=".")
+    ax.set_title(f"{skill}: intrinsic reward per step (what it is paid)", fontsize=10)
+    ax = axes[1]
+    if skill in OWN_JOB:
+        event = OWN_JOB[skill]
+        _twin(ax, x, ("own-job rate (of activations)", series["own_job_rate"]),
+              (f"{event} per 1k skill steps", series[f"{event}_per_1000"]))
+        ax.set_title(f"{skill}: its own job ({event})", fontsize=10)
+    else:
+        first, *rest = DISCOVERER_RATES
+        _twin(ax, x, (f"{first} per 1k skill steps", series[f"{first}_per_1000"]),
+              (f"{rest[0]} per 1k skill steps", series[f"{rest[0]}_per_1000"]) if rest else None)
+        ax.set_title(f"{skill}: its own job ({', '.join(DISCOVERER_RATES)})", fontsize=10)
+    ax = axes[2]
+    _twin(ax, x, ("steps per episode", series["steps"]), ("activations per episode", series["activations"]))
+    ax.set_title(f"{skill}: how much it runs", fontsize=10)
+
+
+def _episode_row(axes, x, rows: list[dict[str, str]]) -> None:
+    ax = axes[0]
+    ax.plot(x, column(rows, "len"), marker=".")
+    ax.set_title("mean episode length (steps)", fontsize=10)
+    ax = axes[1]
+    shares = death_shares(rows)
+    if shares:
+        ys = [np.nan_to_num(v) for v in shares.values()]
+        ax.stackplot(x, *ys, labels=list(shares))
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=7, loc="upper left")
+    else:
+        ax.text(0.5, 0.5, "no episode/death_<cause> columns\n(metrics.csv from an older run)",
+                ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("how episodes ended (share of the averaged episodes)", fontsize=10)
+    ax = axes[2]
+    _twin(ax, x, ("episode return", column(rows, "reward")), ("max depth", column(rows, "episode/max_depth")))
+    ax.set_title("return and depth reached", fontsize=10)
 
 
 def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
@@ -39,46 +145,29 @@ def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
     rows = read_metrics(csv_path)
     if not rows:
         raise UserError("no metrics rows yet", path=csv_path, fix="train longer (episodes must finish)")
-    x = _col(rows, "env_steps") / 1e6
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
-    ax = axes[0, 0]
-    ax.plot(x, _col(rows, "reward"))
-    ax.set_title("episode return (reward_scale not applied)")
-    ax = axes[0, 1]
-    for s in SKILL_NAMES:
-        ax.plot(x, _col(rows, f"skills/{s}_intrinsic_mean"), label=s)
-    ax.set_title("intrinsic reward per step of each skill")
-    ax.legend(fontsize=8)
-    ax = axes[0, 2]
-    for s in SKILL_NAMES:
-        ax.plot(x, _col(rows, f"skills/{s}_steps"), label=s)
-    ax.set_title("steps per episode spent in each skill")
-    ax.legend(fontsize=8)
-    ax = axes[1, 0]
-    for s, beh in SKILL_BEHAVIOUR.items():
-        steps = _col(rows, f"skills/{s}_steps")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = 1000 * _col(rows, f"skills/{s}_{beh}") / steps
-        ax.plot(x, rate, label=f"{s}: {beh}")
-    ax.set_yscale("symlog")
-    ax.set_title("each skill's target behaviour per 1000 of its steps")
-    ax.legend(fontsize=8)
-    ax = axes[1, 1]
-    ax.plot(x, _col(rows, "episode/max_depth"), label="max depth")
-    ax.plot(x, _col(rows, "episode/descents"), label="descents")
-    ax.plot(x, _col(rows, "episode/ascents"), label="ascents")
-    ax.set_title("per episode")
-    ax.legend(fontsize=8)
-    ax = axes[1, 2]
-    ax.plot(x, _col(rows, "len"), label="episode length (steps)")
-    ax.set_title("episode length")
-    for a in axes.ravel():
-        a.set_xlabel("env steps (millions)")
+    x = column(rows, "env_steps") / 1e6
+    n = len(SKILL_NAMES)
+    fig = plt.figure(figsize=(16, 3.1 * (n + 1) + 0.8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[n, 1.15])
+    top.suptitle("Skills: intrinsic reward (left) next to the skill's own job (middle) - reward hacking is "
+                 "the left rising while the middle falls", fontsize=12)
+    skill_axes = top.subplots(n, 3, squeeze=False)
+    for row_axes, (skill, series) in zip(skill_axes, skill_series(rows).items(), strict=True):
+        _skill_row(row_axes, x, skill, series)
+    bottom.suptitle("Episodes: length and causes of the ends", fontsize=12)
+    ep_axes = bottom.subplots(1, 3, squeeze=False)[0]
+    _episode_row(ep_axes, x, rows)
+    lo, hi = np.nanmin(x), np.nanmax(x)
+    for a in [*skill_axes.ravel(), *ep_axes]:
         a.grid(alpha=0.3)
-    fig.tight_layout()
+        if hi > lo:  # the same x range everywhere, also where a skill ran only late
+            a.set_xlim(lo, hi)
+        a.tick_params(labelsize=8)
+    for a in [*skill_axes[-1], *ep_axes]:
+        a.set_xlabel("env steps (millions)", fontsize=8)
     png_path = Path(png_path)
     with atomic_open(png_path, "wb") as f:
-        fig.savefig(f, format="png", dpi=80)
+        fig.savefig(f, format="png", dpi=72)
     plt.close(fig)
     return png_path
 

@@ -23,7 +23,10 @@ Registered with sample-factory as :data:`ENV_NAME` (``nle_maestro``) by
 
 At the end of an episode ``info["episode_extra_stats"]`` holds the per-skill statistics
 (:func:`episode_stats`), which sample-factory averages over ``--stats_avg`` episodes and writes to
-TensorBoard (section ``skills``) and :mod:`maestromotif.rl.observers` writes to ``metrics.csv``.
+TensorBoard (sections ``skills`` and ``episode``) and :mod:`maestromotif.rl.observers` writes to
+``metrics.csv``. They include how the episode ended: ``episode/death_<cause>`` is 1 for its cause
+(:data:`maestromotif.nethack.deaths.CAUSES`, read from the last messages as the evaluation does) and 0
+for the others, so their averages are the shares of the causes over the last episodes.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import gymnasium as gym
 import numpy as np
 
 from maestromotif.nethack.actions import NUM_ACTIONS
+from maestromotif.nethack.deaths import CAUSES, DeathWatch, game_end
 from maestromotif.nethack.env import make_env
 from maestromotif.nethack.obs import BL, caption_stats
 from maestromotif.reward.runtime import DEFAULT_MSG_MAX_KEYS, MessageCounter, message_key
@@ -217,6 +221,8 @@ class SkillEnv(gym.Env):
         self._pending: tuple[bytes, tuple[float, ...], int] | None = None  # reward_obs="before": scored next
         self._score = 0.0
         self._intrinsic = np.zeros(len(SKILL_NAMES))
+        self._deaths = DeathWatch()  # the last messages: how the episode ended (episode/death_<cause>)
+        self._end: str | None = None
         self.last_obs: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ gym API
@@ -236,6 +242,8 @@ class SkillEnv(gym.Env):
             self._pending = (msg, (0.0,) * 5, self.rewards.count(msg))
         self._score = 0.0
         self._intrinsic[:] = 0.0
+        self._deaths = DeathWatch()
+        self._end = None
         self.last_obs = obs
         info = dict(info, skill=skill)
         return self.builder.build(obs, skill), info
@@ -258,6 +266,7 @@ class SkillEnv(gym.Env):
             self._prev_stats = cur_stats
         self._intrinsic[running] += r_int
         self._score += score_delta
+        self._deaths.update(info.get("messages"))
         switches = self.controller.switches
         skill = self.controller.step(obs, info)
         if alive:
@@ -270,6 +279,7 @@ class SkillEnv(gym.Env):
         self.last_obs = obs
         info["skill"] = skill
         if terminated or truncated:
+            self._end = game_end(self.env, terminated, truncated)
             info["episode_extra_stats"] = self.episode_stats()
         # sample-factory multiplies by reward_scale and clips: undo the scale for the intrinsic part.
         ext = cfg.extrinsic_reward * min(cfg.reward_clip, max(-cfg.reward_clip, cfg.reward_scale * score_delta))
@@ -307,6 +317,9 @@ class SkillEnv(gym.Env):
         out["episode/branch_known"] = float(self.controller.branch_depth != UNKNOWN_BRANCH)
         for beh in BEHAVIOURS:
             out[f"episode/{beh}"] = float(sum(st[f"{n}_{beh}"] for n in SKILL_NAMES))
+        if self._end is not None:  # the episode is over: one cause 1, the others 0
+            cause = self._deaths.classify(self._end).cause
+            out.update({f"episode/death_{c}": float(c == cause) for c in CAUSES})
         return out
 
 
@@ -322,6 +335,7 @@ def episode_stat_keys() -> list[str]:
     keys += ["episode/score", "episode/max_depth", "episode/turns", "episode/visited_mines", "episode/branch_known"]
     keys += [f"episode/{beh}" for beh in BEHAVIOURS]
     keys.append("skills/policy_timeouts")  # calls into the policy cut by maestromotif.skills.budget
+    keys += [f"episode/death_{c}" for c in CAUSES]  # how the episode ended (one 1, the others 0)
     return keys
 
 
