@@ -34,7 +34,7 @@ def doc_commands() -> list[tuple[str, str, str]]:
 
 
 def help_argv(module: str, args: str) -> tuple[str, ...]:
-    # scripts.main adds the evaluation flags only in evaluation mode (maestromotif/rl/config.py)
+    # scripts.main adds the evaluation flags only in evaluation mode (scripts/main.py injects them)
     if module == "scripts.main" and re.search(r"--evaluation\s+True", args):
         return ("--evaluation", "True", "--help")
     return ("--help",)

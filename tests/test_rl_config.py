@@ -119,19 +119,18 @@ def test_unknown_encoder_is_a_user_error(tmp_path):
 
 
 def test_evaluation_dispatch(tmp_path, monkeypatch):
-    import importlib.util
+    """scripts.main (the entry point, not the rl layer) sends --evaluation True to the evaluation, with the
+    evaluation's flags injected into rl's parser; the rl layer alone refuses to treat it as training."""
+    import maestromotif.eval.main_eval as me
+    from scripts.main import main as entry
 
-    try:
-        available = importlib.util.find_spec("maestromotif.eval.main_eval") is not None
-    except ModuleNotFoundError:  # no maestromotif.eval package at all
-        available = False
-    if not available:
-        with pytest.raises(UserError, match="evaluation is not available"):
-            main(_argv(tmp_path, "--evaluation", "True", "--eval_target", "gnomish"))
-    else:  # the evaluation package is installed: main hands it the parsed config
-        import maestromotif.eval.main_eval as me
-
-        seen = {}
-        monkeypatch.setattr(me, "evaluate_from_main_cfg", lambda cfg: seen.setdefault("cfg", cfg) and 0)
+    seen = {}
+    monkeypatch.setattr(me, "evaluate_from_main_cfg", lambda cfg: seen.setdefault("cfg", cfg) and 0)
+    assert entry(_argv(tmp_path, "--evaluation", "True", "--eval_target", "gnomish", "--eval_episodes", "3")) == 0
+    cfg = seen["cfg"]
+    assert cfg.eval_target == "gnomish" and cfg.evaluation is True and cfg.eval_episodes == 3
+    with pytest.raises(SystemExit):  # the evaluation's flags exist only in evaluation mode
+        parse_cfg(["--eval_episodes", "3"])
+    with pytest.raises(UserError, match="scripts.main"):
         main(_argv(tmp_path, "--evaluation", "True", "--eval_target", "gnomish"))
-        assert seen["cfg"].eval_target == "gnomish" and seen["cfg"].evaluation is True
+    assert not (tmp_path / "train").exists()

@@ -37,7 +37,8 @@ EVAL_FLAGS = (  # (name, type, default, help) added to scripts.main with --evalu
 
 
 def add_eval_args(parser) -> None:
-    """The ``--eval_*`` flags of :func:`evaluate_from_main_cfg` (called by ``maestromotif.rl.config``)."""
+    """The ``--eval_*`` flags of :func:`evaluate_from_main_cfg` (``scripts.main`` passes this to
+    ``maestromotif.rl.config.parse_cfg`` as ``add_args``)."""
     group = parser.add_argument_group("Zero-shot evaluation (--evaluation True)")
     have = {opt for a in parser._actions for opt in a.option_strings}
     for name, kind, default, help_ in EVAL_FLAGS:

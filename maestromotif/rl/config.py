@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,8 @@ FLAGS: tuple[Flag, ...] = (
          "item, else cancel - the original) or 'auto' (first item at once)"),
     Flag("save_every_steps", number(int), 0, "also checkpoint every this many env steps (0: off); "
          "time-based checkpoints (--save_every_sec) continue, --keep_checkpoints applies to both"),
-    Flag("evaluation", str2bool, False, "evaluate a trained skill policy instead of training: hands the "
-         "config to maestromotif.eval.main_eval.evaluate_from_main_cfg"),
+    Flag("evaluation", str2bool, False, "evaluate a trained skill policy instead of training: scripts.main "
+         "hands the config to maestromotif.eval.main_eval.evaluate_from_main_cfg"),
     Flag("eval_target", str, "none", "evaluation task (with --evaluation True), e.g. gnomish, delphi, "
          "minetown, transactions, price, buc, goldenexit, levelupsell, discoveryhunger"),
 )
@@ -147,19 +147,34 @@ def _default_device() -> str:
     return "gpu" if torch.cuda.is_available() else "cpu"
 
 
-def parse_cfg(argv: Sequence[str] | None = None, evaluation: bool | None = None):
-    """Parse the full configuration (sample-factory + MaestroMotif flags)."""
+def _argv(argv: Sequence[str] | None) -> list[str]:
     import sys
 
+    return normalise_argv(sys.argv[1:] if argv is None else argv)
+
+
+def wants_evaluation(argv: Sequence[str] | None = None) -> bool:
+    """Whether the command line asks for ``--evaluation True`` (read before the full parse, which
+    depends on it)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--evaluation", type=str2bool, default=False)
+    return pre.parse_known_args(_argv(argv))[0].evaluation
+
+
+def parse_cfg(argv: Sequence[str] | None = None, evaluation: bool | None = None,
+              add_args: Callable[[argparse.ArgumentParser], None] | None = None):
+    """Parse the full configuration (sample-factory + MaestroMotif flags).
+
+    ``add_args(parser)`` adds a caller's own flags: ``scripts.main`` passes the evaluation's
+    (``maestromotif.eval.main_eval.add_eval_args``) with ``--evaluation True``, so this layer does not
+    import the evaluation (layers point one way: eval -> rl, never back)."""
     from sample_factory.cfg.arguments import parse_full_cfg, parse_sf_args
 
-    argv = normalise_argv(sys.argv[1:] if argv is None else argv)
+    argv = _argv(argv)
     if not any(a == "--env" or a.startswith("--env=") for a in argv):
         argv = ["--env", ENV_NAME] + argv  # sample-factory makes --env required
     if evaluation is None:
-        pre = argparse.ArgumentParser(add_help=False)
-        pre.add_argument("--evaluation", type=str2bool, default=False)
-        evaluation = pre.parse_known_args(argv)[0].evaluation
+        evaluation = wants_evaluation(argv)
     # sample-factory's first pass only needs the env name; giving it our flags would make
     # argparse treat e.g. --encoder as an ambiguous prefix of --encoder_mlp_layers.
     env_only = argv[argv.index("--env"):argv.index("--env") + 2] if "--env" in argv else \
@@ -167,20 +182,9 @@ def parse_cfg(argv: Sequence[str] | None = None, evaluation: bool | None = None)
     parser, _ = parse_sf_args(env_only, evaluation=evaluation)
     parser.allow_abbrev = False  # a typo must not silently select another flag
     add_maestro_args(parser)
-    if evaluation:
-        _maybe_add_eval_args(parser)
+    if add_args is not None:
+        add_args(parser)
     return parse_full_cfg(parser, argv)
-
-
-def _maybe_add_eval_args(parser: argparse.ArgumentParser) -> None:
-    """Let the evaluation module add its own flags (if it defines ``add_eval_args(parser)``)."""
-    try:
-        from maestromotif.eval import main_eval
-    except ImportError:
-        return
-    add = getattr(main_eval, "add_eval_args", None)
-    if callable(add):
-        add(parser)
 
 
 def reward_dirs(cfg: Any) -> list[str]:

@@ -110,21 +110,10 @@ def train(cfg: Any) -> int:
     return int(status)
 
 
-def evaluate(cfg: Any) -> Any:
-    """``--evaluation True``: hand over to the evaluation package (imported only now)."""
-    try:
-        from maestromotif.eval.main_eval import evaluate_from_main_cfg
-    except ImportError as e:
-        raise UserError(f"evaluation is not available in this installation ({e})",
-                        expected="the module maestromotif.eval.main_eval with evaluate_from_main_cfg(cfg)",
-                        fix="update maestromotif (the evaluation package ships separately), or drop "
-                            "--evaluation True to train") from None
-    return evaluate_from_main_cfg(cfg)
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Train (``--evaluation True`` is the entry point's: ``scripts.main`` sends it to the evaluation)."""
     cfg = parse_cfg(argv)
     if cfg.evaluation:
-        result = evaluate(cfg)
-        return result if isinstance(result, int) else 0
+        raise UserError("--evaluation True does not train: the evaluation is run by the entry point",
+                        fix="run python -m scripts.main ... --evaluation True --eval_target <task>")
     return train(cfg)
