@@ -107,6 +107,37 @@ def test_env_observations_rewards_and_episode_stats(policy_path, encoder):
     env.close()
 
 
+# Real games: uniformly random actions end these ways on these game seeds (found by playing them; NLE 1.0).
+RANDOM_ACTION_ENDS = {0: ("monster", "goblin"), 1: ("prayer", "lightning")}
+
+
+@pytest.mark.parametrize("seed,limit", [(0, 2000), (1, 2000), (0, 20)])
+def test_episode_stats_say_how_the_episode_ended(policy_path, seed, limit):
+    """episode/death_<cause>: one cause 1 and every other 0 (their averages are shares), read from the
+    real game's last messages as the evaluation reads them; the step limit is a timeout, not a death."""
+    from maestromotif.nethack.actions import NUM_ACTIONS
+    from maestromotif.nethack.deaths import CAUSES
+
+    env = SkillEnv(SkillEnvConfig(meta_policy=policy_path, llm_reward=0.0, max_episode_steps=limit,
+                                  skill_time_unit="steps"))
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(limit):
+        _, _, term, trunc, info = env.step(int(rng.integers(NUM_ACTIONS)))
+        if term or trunc:
+            break
+    stats = info["episode_extra_stats"]
+    deaths = {c: stats[f"episode/death_{c}"] for c in CAUSES}
+    ended = [c for c, v in deaths.items() if v == 1.0]
+    assert len(ended) == 1 and sum(deaths.values()) == 1.0
+    expected = RANDOM_ACTION_ENDS[seed] if limit == 2000 else ("timeout", "")
+    assert (ended[0], env._deaths.classify(env._end).detail) == expected
+    assert set(stats) <= set(episode_stat_keys())
+    env.reset(seed=seed)  # a new episode forgets the last one's messages
+    assert not env._deaths.recent and env._end is None
+    env.close()
+
+
 def test_fast_stat_deltas_match_the_captions_module():
     rng = np.random.default_rng(0)
     for _ in range(500):

@@ -217,6 +217,13 @@ def test_training_with_real_reward_models(reward_dirs, tmp_path):
     assert _env_steps(find_checkpoint(exp)[0]) > 0
     rows = read_metrics(exp / "metrics.csv")
     assert rows and rows[-1]["skills/discoverer_intrinsic_mean"] != ""
+    # what is learned, not only the reward: own-job counts and how the episodes ended, drawn in curves.png
+    from maestromotif.nethack.deaths import CAUSES
+
+    last = rows[-1]
+    assert all(last[f"skills/{s}_own_job"] != "" for s in ("descender", "ascender", "worshipper", "merchant"))
+    assert sum(float(last[f"episode/death_{c}"]) for c in CAUSES) == pytest.approx(1.0)  # shares of the causes
+    assert (exp / "curves.png").stat().st_size > 10_000
     # the shared reward table: the dataset's messages scored before the workers, then the workers' own
     parts = sorted((tmp_path / "train" / "reward_tables").glob("*/part-*.bin"))
     assert any("warmup" in p.name for p in parts) and len(parts) >= 2, parts
