@@ -108,6 +108,8 @@ def _skill_row(axes, x, skill: str, series: dict[str, np.ndarray]) -> None:
 
 
 def _episode_row(axes, x, rows: list[dict[str, str]]) -> None:
+    import matplotlib
+
     ax = axes[0]
     ax.plot(x, column(rows, "len"), marker=".")
     ax.set_title("mean episode length (steps)", fontsize=10)
@@ -115,7 +117,8 @@ def _episode_row(axes, x, rows: list[dict[str, str]]) -> None:
     shares = death_shares(rows)
     if shares:
         ys = [np.nan_to_num(v) for v in shares.values()]
-        ax.stackplot(x, *ys, labels=list(shares))
+        palette = matplotlib.colormaps["tab20"]  # one colour per cause, the same in every run's figure
+        ax.stackplot(x, *ys, labels=list(shares), colors=[palette(list(CAUSES).index(c) % 20) for c in shares])
         ax.set_ylim(0, 1.05)
         ax.legend(fontsize=7, loc="upper left")
     else:
