@@ -41,6 +41,7 @@ from maestromotif.eval.tasks import TASKS, get_task, parse_tasks
 from maestromotif.nethack.obs import BL, GNOMISH_MINES
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
+from maestromotif.workspace import in_workspace
 
 EPISODES_FILE = "episodes.jsonl"
 FRESH = "fresh"  # --checkpoint fresh: a freshly initialised skill policy (smoke tests, benchmarks)
@@ -70,13 +71,13 @@ class EvalConfig:
     agents: list[str] = field(default_factory=lambda: ["maestromotif", "random_skills", "random_actions"])
     episodes: int = 100
     num_workers: int = 1
-    checkpoint: str = "train_dir/skill_policy/default"
-    meta_policies: str = "rl_baseline/meta_policies"
+    checkpoint: str = field(default_factory=lambda: in_workspace("skill_policy/default"))
+    meta_policies: str = field(default_factory=lambda: in_workspace("meta_policies"))
     code_seed: int = 42
     seed: int = 0
     max_episode_steps: int = 10_000
     deterministic: bool = False
-    out: str = "eval_results"
+    out: str = field(default_factory=lambda: in_workspace("eval_results"))
     record: str | None = None
     render_episodes: int = 1
     device: str = "cpu"
@@ -132,7 +133,7 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
             path = meta_policy_file(cfg, task)
             if not path.is_file():
                 raise UserError("policy over skills not found", path=path,
-                                expected=f"rl_baseline/meta_policies/{get_task(task).policy_dir}/seed{cfg.code_seed}/execution.py",
+                                expected=f"<meta_policies>/{get_task(task).policy_dir}/seed{cfg.code_seed}/execution.py",
                                 fix="generate it (python -m scripts.generate_code), pass --meta_policies/--code_seed, "
                                     "or evaluate only --agents random_actions")
             policy = _sha256(path)
