@@ -16,7 +16,7 @@ from maestromotif.eval.agents import AGENT_NAMES, AGENTS
 from maestromotif.eval.evaluator import FRESH, EvalConfig, evaluate
 from maestromotif.eval.report import markdown
 from maestromotif.eval.tasks import TASK_NAMES, TASKS
-from maestromotif.utils.cli import arg, from_namespace, make_parser
+from maestromotif.utils.cli import arg, from_namespace, make_parser, ws_arg
 from maestromotif.utils.errors import run_cli
 
 _D = EvalConfig(tasks=[])
@@ -31,17 +31,17 @@ class EvalArgs:
     num_workers: int = arg(_D.num_workers, "parallel worker processes (use the number of CPU cores; >= 1)")
     envs_per_worker: int = arg(_D.envs_per_worker, "episodes each worker runs at once; the skill policy acts for "
                                                    "all of them in one batched forward pass")
-    checkpoint: str = arg(_D.checkpoint, "skill policy: experiment dir (train_dir/skill_policy/<experiment>) or a "
+    checkpoint: str = ws_arg("skill_policy/default", "skill policy: experiment dir (train_dir/skill_policy/<experiment>) or a "
                                          f"checkpoint_*.pth file; '{FRESH}' = a freshly initialised network (to "
                                          "try the pipeline without a trained policy)")
     agents: str = arg(",".join(_D.agents), "comma-separated agents: "
                       + "; ".join(f"{n} ({AGENTS[n].description})" for n in AGENT_NAMES))
     max_episode_steps: int = arg(_D.max_episode_steps, "agent steps before an episode is cut (the original's "
                                                        "default: 10000)")
-    out: str = arg(_D.out, "output folder (episodes.jsonl, report.*, eval_config.json); resumable")
+    out: str = ws_arg("eval_results", "output folder (episodes.jsonl, report.*, eval_config.json); resumable")
     seed: int = arg(_D.seed, "game seed of episode 0 (episode i plays seed+i, for every agent)")
     code_seed: int = arg(_D.code_seed, "which generated policy over skills: seed<N> folder")
-    meta_policies: str = arg(_D.meta_policies, "root of the policies over skills: "
+    meta_policies: str = ws_arg("meta_policies", "root of the policies over skills: "
                                                "<root>/<task>/seed<code_seed>/execution.py (screened before loading)")
     record: str | None = arg(None, "keep every episode's ttyrec in DIR/ttyrec/<task>/<agent>/ and render the first "
                                    "--render_episodes episodes of each task and agent to "

@@ -18,7 +18,7 @@ from maestromotif.codegen.tasks import TASKS, task_names
 from maestromotif.codegen.validate import ValidationConfig, validate_file
 from maestromotif.llm import make_backend
 from maestromotif.skills.interface import meta_policy_path
-from maestromotif.utils.cli import arg, make_parser
+from maestromotif.utils.cli import arg, from_namespace, make_parser, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
 
 
@@ -54,9 +54,9 @@ class GenerateArgs:
     max_rewrites: int = arg(_D.max_rewrites, "rewrite rounds per stage after the first answer (failed run, 'no' "
                                              "from the checker, or failed validation each cost one); when "
                                              "exhausted nothing is written")
-    out: str = arg(_D.out, "root of the policies: <out>/<task>/seed<N>/execution.py")
+    out: str = ws_arg("meta_policies", "root of the policies: <out>/<task>/seed<N>/execution.py")
     prompt_dir: str = arg(_D.prompt_dir, "folder with the prompt templates and unit tests per task")
-    logdir: str = arg(_D.logdir, "conversation logs (JSONL) and saved stages for resuming")
+    logdir: str = ws_arg("codegen_logs", "conversation logs (JSONL) and saved stages for resuming")
     run_timeout: float = arg(_D.run_timeout, "seconds one unit-test run may take")
     validate_timeout: float = arg(_D.validate_timeout, "seconds the random-call validation of a combined file may take")
     restart: bool = arg(False, "ignore stage results saved by an earlier (interrupted) run")
@@ -72,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
+    a = from_namespace(GenerateArgs, parser().parse_args(argv))
     names = task_names(a.task)
     if a.validate_only:
         paths = [meta_policy_path(a.out, name, a.seed) for name in names]

@@ -19,14 +19,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestromotif.utils.cli import arg, parse
+from maestromotif.utils.cli import arg, parse, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
 
 
 @dataclass
 class InspectArgs:
     experiment: str | None = arg(None, "reward model to inspect: <train_dir>/<experiment>/")
-    train_dir: str = arg("train_dir/skill_rewards", "directory holding the experiment")
+    train_dir: str = ws_arg("skill_rewards", "directory holding the experiment")
     reward_dir: str | None = arg(None, "the reward directory itself (instead of --train_dir/--experiment)")
     dataset: str | None = arg(None, "dataset to rank (default: the one the model was trained on, as recorded in "
                                     "its config)")

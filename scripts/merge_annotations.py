@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 
 from maestromotif.annotation.merge import merge_experiments
-from maestromotif.utils.cli import arg, parse
+from maestromotif.utils.cli import arg, parse, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
 
 
@@ -23,7 +23,7 @@ class MergeArgs:
     experiment: list[str] = arg([], "label file stem(s) <annotator>_<goal_key>_<prompt> to merge",
                                 aliases=("custom-annotator-string",))
     all: bool = arg(False, "merge every experiment with a .parts directory (--all, --all 1, --all true)")
-    preference_dir: str = arg("preference", "directory of the label files")
+    preference_dir: str = ws_arg("preference", "directory of the label files")
     directory: str | None = arg(None, "dataset directory; read from the experiment's .config.json when omitted",
                                 aliases=("dataset_dir",))
     goal_key: str | None = arg(None, "dataset/goal of the experiment when it has no .config.json "

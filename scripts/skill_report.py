@@ -11,13 +11,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestromotif.utils.cli import arg, parse
+from maestromotif.utils.cli import arg, parse, ws_arg
 from maestromotif.utils.errors import run_cli
 
 
 @dataclass
 class SkillReportArgs:
-    policy: str = arg("train_dir/skill_policy/default", "experiment directory or checkpoint file of the skill policy")
+    policy: str = ws_arg("skill_policy/default", "experiment directory or checkpoint file of the skill policy")
     meta_policy: str | None = arg(None, "policy over skills (execution.py); default: the one the policy was "
                                         "trained with")
     steps: int = arg(24_000, "agent steps per mode (all games together)")

@@ -13,14 +13,15 @@ import sys
 
 from maestromotif.eval.status_table import load_report, render, update_readme
 from maestromotif.utils.errors import run_cli
+from maestromotif.workspace import CHECKOUT
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scripts.status_table", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("report", nargs="?", default="docs/status/report.json",
+    p.add_argument("report", nargs="?", default=str(CHECKOUT / "docs/status/report.json"),
                    help="report.json written by scripts.evaluate (default: %(default)s)")
-    p.add_argument("--readme", default="README.md", help="file whose marked table is rewritten (default: %(default)s)")
+    p.add_argument("--readme", default=str(CHECKOUT / "README.md"), help="file whose marked table is rewritten (default: %(default)s)")
     p.add_argument("--print", dest="print_only", action="store_true",
                    help="print the table instead of rewriting the README")
     return p.parse_args(argv)

@@ -6,7 +6,7 @@ import pytest
 
 from maestromotif.eval.agents import RandomActionAgent
 from maestromotif.eval.evaluator import play
-from maestromotif.nethack import deaths as D
+from maestromotif.nethack import deaths
 from maestromotif.nethack.actions import ACTION_NAMES
 from maestromotif.nethack.env import make_env
 
@@ -47,12 +47,12 @@ class _Ants:
         pass
 
     def act(self, obs, info):
-        from maestromotif.nethack import wizard as W
+        from maestromotif.nethack import wizard
 
         if not self.started:
             self.started = True
             for _ in range(3):
-                W.create_monster(self.env, "soldier ant")
+                wizard.create_monster(self.env, "soldier ant")
         if any("Die?" in m for m in info.get("messages", [])[-1:]):
             return ACTION_NAMES.index("move_nw")
         return ACTION_NAMES.index("search")
@@ -112,19 +112,19 @@ RECORDED = [
 
 @pytest.mark.parametrize("end,steps,want", RECORDED)
 def test_recorded_message_lists(end, steps, want):
-    d = D.classify(end, steps)
+    d = deaths.classify(end, steps)
     assert (d.cause, d.detail) == want
-    assert d.cause in D.CAUSES
+    assert d.cause in deaths.CAUSES
 
 
 def test_death_watch_keeps_the_sign_of_a_tainted_meal_until_cured():
-    w = D.DeathWatch(keep=2)
+    w = deaths.DeathWatch(keep=2)
     w.update(["Ulch - that meat was tainted!  You feel deathly sick."])
     for _ in range(5):  # more steps than kept
         w.update(["You hear some noises."])
     w.update(["You die from your illness."])
     assert w.classify("poisoning").cause == "food_poisoning"
-    w = D.DeathWatch(keep=2)
+    w = deaths.DeathWatch(keep=2)
     w.update(["Ulch - that meat was tainted!  You feel deathly sick."])
     w.update(["You feel better."])  # prayed: cured
     w.update(["You die from your illness."])
@@ -134,6 +134,6 @@ def test_death_watch_keeps_the_sign_of_a_tainted_meal_until_cured():
 def test_tallies_for_reports():
     ends = [{"cause": "monster", "detail": "jackal"}, {"cause": "monster", "detail": "jackal"},
             {"cause": "timeout", "detail": ""}, {"cause": "monster", "detail": "newt"}]
-    assert D.tally(ends) == {"timeout": 1, "monster": 3}
-    assert D.killers(ends) == {"jackal": 2, "newt": 1}
-    assert D.summary(D.tally(ends)) == "monster 3, timeout 1"
+    assert deaths.tally(ends) == {"timeout": 1, "monster": 3}
+    assert deaths.killers(ends) == {"jackal": 2, "newt": 1}
+    assert deaths.summary(deaths.tally(ends)) == "monster 3, timeout 1"

@@ -36,17 +36,18 @@ from typing import Any
 
 import numpy as np
 
-from maestromotif.annotation.cache import AnswerCache, pair_key
+from maestromotif.annotation.cache import AnswerCache, flip, pair_key
 from maestromotif.annotation.parsing import parse_answer
 from maestromotif.annotation.prompts import Goal, PromptLibrary, PromptSpec
 from maestromotif.annotation.sanity import agreement
-from maestromotif.annotation.store import AppendLog, LabelStore, chunk_range, read_jsonl
+from maestromotif.annotation.store import LabelStore, chunk_range
 from maestromotif.data.dataset import FIRST, SECOND, TIE, UNKNOWN, dataset_path, label_counts, load_dataset
 from maestromotif.llm.base import BACKENDS, GenerationConfig, LLMBackend, backend_class, make_backend
 from maestromotif.utils.cli import arg
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_json
+from maestromotif.utils.jsonl import AppendLog, read_jsonl
 
 MODES = ("auto", "generate", "score")
 # backend options the CLI can set; each backend takes the ones its constructor names
@@ -379,7 +380,7 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
             unparseable += int(bool(rec.get("u")))
             for j, i in enumerate(q.pairs):
                 a, _ = ds.pair_captions(i)
-                lab = rec["l"] if a == q.a else _flip(rec["l"])  # same unordered pair, maybe swapped
+                lab = rec["l"] if a == q.a else flip(rec["l"])  # same unordered pair, maybe swapped
                 entry = {"i": i, "l": lab, "s": "llm" if j == 0 else "cache"}
                 if rec.get("u"):
                     entry["u"] = 1
@@ -466,10 +467,6 @@ def _run_history(path: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     return data if isinstance(data, list) else [data]
-
-
-def _flip(label: int) -> int:
-    return {FIRST: SECOND, SECOND: FIRST}.get(label, label)
 
 
 def _progress(total: int, enabled: bool, desc: str):

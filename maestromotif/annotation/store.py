@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,55 +34,12 @@ import numpy as np
 from maestromotif.data.dataset import UNKNOWN, load_labels
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_npy
+from maestromotif.utils.jsonl import encode, read_jsonl
 
 
 def chunk_range(num_pairs: int, n_chunks: int, chunk: int) -> tuple[int, int]:
     """Pairs ``[lo, hi)`` of chunk ``chunk`` of ``n_chunks`` (the original's split)."""
     return chunk * num_pairs // n_chunks, (chunk + 1) * num_pairs // n_chunks
-
-
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a JSONL file; a torn or corrupt line (crash mid-write) is skipped."""
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break  # the last line of a killed writer
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                yield rec
-
-
-class AppendLog:
-    """Append JSON lines to one file; :meth:`sync` makes everything written so far durable."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        # a torn last line from a killed run would glue onto our first record: start on a fresh line
-        if path.exists() and path.stat().st_size:
-            with open(path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                torn = f.read(1) != b"\n"
-        else:
-            torn = False
-        self._f = open(path, "ab")
-        if torn:
-            self._f.write(b"\n")
-
-    def write(self, records: Iterable[dict[str, Any]]) -> None:
-        self._f.write(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records))
-
-    def sync(self) -> None:
-        self._f.flush()
-        os.fsync(self._f.fileno())
-
-    def close(self) -> None:
-        if not self._f.closed:
-            self.sync()
-            self._f.close()
 
 
 class LabelStore:
@@ -187,7 +143,7 @@ class LabelStore:
                 keep = [r for r in read_jsonl(path) if not (isinstance(r.get("i"), int) and lo <= r["i"] < hi)]
                 if keep:
                     tmp = path.with_suffix(".jsonl.tmp")
-                    tmp.write_bytes(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in keep))
+                    tmp.write_bytes(b"".join(encode(r) for r in keep))
                     os.replace(tmp, path)
                 else:
                     path.unlink()

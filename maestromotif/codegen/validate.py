@@ -19,8 +19,9 @@ from typing import Any
 
 from maestromotif.codegen.sandbox import Limits, run_python
 from maestromotif.codegen.screen import screen_code
+from maestromotif.workspace import CHECKOUT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = CHECKOUT  # the sandbox imports maestromotif from here
 _HARNESS = Path(__file__).with_name("_fuzz.py")
 _PRELOAD = ("signal", "maestromotif.skills.interface", "maestromotif.skills.table")
 

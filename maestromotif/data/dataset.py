@@ -54,6 +54,11 @@ FIRST, SECOND, TIE, UNKNOWN = 0, 1, 2, 3
 LABEL_NAMES = {FIRST: "first", SECOND: "second", TIE: "tie", UNKNOWN: "unknown"}
 
 
+def flip(label: int) -> int:
+    """The label of the same pair shown in the other order (first <-> second; tie and unknown stay)."""
+    return {FIRST: SECOND, SECOND: FIRST}.get(label, label)
+
+
 @dataclass
 class PairDataset:
     """A list of captioned transition samples, read in pairs ``(2i, 2i+1)``."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import queue as queue_mod
 import random
@@ -41,6 +40,8 @@ from maestromotif.nethack.deaths import DeathWatch, game_end
 from maestromotif.nethack.obs import BL, GNOMISH_MINES
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
+from maestromotif.utils.jsonl import append_record, read_jsonl
+from maestromotif.workspace import in_workspace
 
 EPISODES_FILE = "episodes.jsonl"
 FRESH = "fresh"  # --checkpoint fresh: a freshly initialised skill policy (smoke tests, benchmarks)
@@ -70,13 +71,13 @@ class EvalConfig:
     agents: list[str] = field(default_factory=lambda: ["maestromotif", "random_skills", "random_actions"])
     episodes: int = 100
     num_workers: int = 1
-    checkpoint: str = "train_dir/skill_policy/default"
-    meta_policies: str = "rl_baseline/meta_policies"
+    checkpoint: str = field(default_factory=lambda: in_workspace("skill_policy/default"))
+    meta_policies: str = field(default_factory=lambda: in_workspace("meta_policies"))
     code_seed: int = 42
     seed: int = 0
     max_episode_steps: int = 10_000
     deterministic: bool = False
-    out: str = "eval_results"
+    out: str = field(default_factory=lambda: in_workspace("eval_results"))
     record: str | None = None
     render_episodes: int = 1
     device: str = "cpu"
@@ -132,7 +133,7 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
             path = meta_policy_file(cfg, task)
             if not path.is_file():
                 raise UserError("policy over skills not found", path=path,
-                                expected=f"rl_baseline/meta_policies/{get_task(task).policy_dir}/seed{cfg.code_seed}/execution.py",
+                                expected=f"<meta_policies>/{get_task(task).policy_dir}/seed{cfg.code_seed}/execution.py",
                                 fix="generate it (python -m scripts.generate_code), pass --meta_policies/--code_seed, "
                                     "or evaluate only --agents random_actions")
             policy = _sha256(path)
@@ -153,47 +154,19 @@ class EpisodeStore:
         self.path = Path(path)
 
     def load(self) -> list[dict[str, Any]]:
+        """Episodes in file order; a torn line (a kill) is skipped, so that episode reruns."""
         if not self.path.exists():
             return []
         records, seen = [], set()
-        with open(self.path, "rb") as f:
-            for raw in f:
-                try:
-                    rec = json.loads(raw)
-                except ValueError:
-                    continue  # a line torn by a kill: that episode reruns
-                key = (rec.get("task"), rec.get("agent"), rec.get("episode"), rec.get("run_key"))
-                if isinstance(rec, dict) and key not in seen:
-                    seen.add(key)
-                    records.append(rec)
+        for rec in read_jsonl(self.path):
+            key = (rec.get("task"), rec.get("agent"), rec.get("episode"), rec.get("run_key"))
+            if key not in seen:
+                seen.add(key)
+                records.append(rec)
         return records
 
     def append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(record, default=_json_default, separators=(",", ":")) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            if os.fstat(fd).st_size and not self._ends_with_newline():
-                line = b"\n" + line  # never glue a record to a torn line
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, set | frozenset | tuple):
-        return sorted(o) if isinstance(o, set | frozenset) else list(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+        append_record(self.path, record)
 
 
 # ------------------------------------------------------------------------------------ one episode

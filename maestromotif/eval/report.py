@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from maestromotif.eval.tasks import TASKS
-from maestromotif.nethack import deaths as D
+from maestromotif.nethack import deaths
 from maestromotif.skills import own_job as OJ
 from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_write_text
 
@@ -95,7 +95,7 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
             row["died"] = _mean_se([float(r["end"] not in ("success", "max_steps")) for r in eps])[0]
             row["paper"], row["paper_pm"] = (t.paper, t.paper_pm) if agent == "maestromotif" else (None, None)
             ends = [_death(r) for r in eps]
-            row["deaths"], row["killers"] = D.tally(ends), D.killers(ends)
+            row["deaths"], row["killers"] = deaths.tally(ends), deaths.killers(ends)
             counters = OJ.sum_counters(r.get("agent_stats") or {} for r in eps)
             row["own_job"] = OJ.own_job_rates(counters)
             rows.append(row)
@@ -107,7 +107,7 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
 
 def _death(rec: dict[str, Any]) -> dict[str, Any]:
     """The record's cause of death; records written before causes were recorded get one from ``end``."""
-    return rec.get("death") or {"cause": D.classify(rec.get("end"), []).cause, "detail": ""}
+    return rec.get("death") or {"cause": deaths.classify(rec.get("end"), []).cause, "detail": ""}
 
 
 def _fmt(metric: str, mean: float | None, se: float | None = None) -> str:
@@ -130,7 +130,7 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{_fmt(r['metric'], r['proxy_mean'], r['proxy_se'])} | "
                      f"{_fmt(r['metric'], r['exact_mean'], r['exact_se'])} | "
                      f"{r['progression_mean']:.3f} ± {r['progression_se']:.3f} | "
-                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} | {D.summary(r.get('deaths', {}))} |")
+                     f"{r['steps_mean']:.0f} | {_fmt('success', r['died'])} | {deaths.summary(r.get('deaths', {}))} |")
     lines += [""] + deaths_table(report["rows"])
     own = own_job_table(report["rows"])
     lines += [""] + own if own else []
@@ -159,14 +159,14 @@ def per_agent(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]
 
 def deaths_table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown lines: causes of the ends per agent over all tasks, and its deadliest monsters."""
-    deaths, kills = per_agent(rows, "deaths"), per_agent(rows, "killers")
-    causes = [c for c in D.CAUSES if any(c in d for d in deaths.values())]
+    ends, kills = per_agent(rows, "deaths"), per_agent(rows, "killers")
+    causes = [c for c in deaths.CAUSES if any(c in d for d in ends.values())]
     if not causes:
         return []
     lines = ["Causes of the ends per agent (episodes, all tasks; `maestromotif.nethack.deaths`):", "",
              "| Agent | " + " | ".join(causes) + " | deadliest monsters |",
              "|---|" + "---:|" * len(causes) + "---|"]
-    for agent, d in deaths.items():
+    for agent, d in ends.items():
         top = sorted(kills.get(agent, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:5]
         lines.append(f"| {agent} | " + " | ".join(str(d.get(c, 0)) for c in causes) + " | "
                      + (", ".join(f"{k} {n}" for k, n in top) or "-") + " |")
@@ -234,8 +234,8 @@ def plot(report: dict[str, Any]) -> bytes:
     agents = list(dict.fromkeys(r["agent"] for r in rows))
     groups = [("success", "success rate (%)", 100.0), ("count", "count per episode", 1.0)]
     groups = [g for g in groups if any(r["metric"] == g[0] for r in rows)]
-    deaths = per_agent(rows, "deaths")
-    causes = [c for c in D.CAUSES if any(c in d for d in deaths.values())]
+    ends = per_agent(rows, "deaths")
+    causes = [c for c in deaths.CAUSES if any(c in d for d in ends.values())]
     panels = len(groups) + bool(causes)
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.2), squeeze=False)
     width = 0.8 / max(1, len(agents))
@@ -262,7 +262,7 @@ def plot(report: dict[str, Any]) -> bytes:
         ax = axes[0][-1]
         cmap = plt.get_cmap("tab20")
         for j, agent in enumerate(agents):
-            d, left = deaths.get(agent, {}), 0.0
+            d, left = ends.get(agent, {}), 0.0
             total = sum(d.values()) or 1
             for k, cause in enumerate(causes):
                 frac = d.get(cause, 0) / total

@@ -27,7 +27,6 @@ Works with gymnasium 0.29 (nle 1.0) and gymnasium 1.x (nle >= 1.1): both use the
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -86,9 +85,6 @@ class MaestroNLE(nle_base.NLE):
         if keep_messages not in KEEP_MESSAGE_MODES:
             raise ValueError(f"keep_messages must be one of {KEEP_MESSAGE_MODES}, got {keep_messages!r}")
         self.item_prompt, self.keep_messages = item_prompt, keep_messages
-        # NetHack asks the environment for these and warns on stderr when they are missing.
-        os.environ.setdefault("USER", "agent")
-        os.environ.setdefault("LOGNAME", "agent")
         keys = tuple(observation_keys)
         # We need these internally (inventory for the drop macro and the spell, misc for prompt state).
         for k in ("inv_letters", "inv_oclasses", "inv_strs", "misc"):

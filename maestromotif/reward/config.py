@@ -16,7 +16,7 @@ from typing import Any
 
 from maestromotif.data.captions import DELTA_NAMES
 from maestromotif.skills.table import SKILL_NAMES
-from maestromotif.utils.cli import arg
+from maestromotif.utils.cli import arg, ws_arg
 from maestromotif.utils.errors import UserError
 
 
@@ -44,9 +44,9 @@ class RewardConfig:
     experiment: str = arg("gemma270m_descender_default",
                           "<annotator>_<skill>_<prompt>: names the label file, the dataset (by its skill) and the "
                           "output directory", group=WHAT)
-    train_dir: str = arg("train_dir/skill_rewards", "outputs go to <train_dir>/<experiment>/", group=WHAT)
-    dataset_dir: str = arg("og_dataset", "directory of <skill>.pkl datasets", aliases=("directory",), group=WHAT)
-    preference_dir: str = arg("preference", "directory of <experiment>.npy label files", group=WHAT)
+    train_dir: str = ws_arg("skill_rewards", "outputs go to <train_dir>/<experiment>/", group=WHAT)
+    dataset_dir: str = ws_arg("og_dataset", "directory of <skill>.pkl datasets", aliases=("directory",), group=WHAT)
+    preference_dir: str = ws_arg("preference", "directory of <experiment>.npy label files", group=WHAT)
     dataset: str | None = arg(None, "dataset pickle (or .npz) to use instead of <dataset_dir>/<skill>.pkl",
                               group=WHAT)
     labels: str | None = arg(None, "label .npy to use instead of <preference_dir>/<experiment>.npy", group=WHAT)

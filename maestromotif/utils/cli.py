@@ -12,6 +12,10 @@ the annotation (``int``, ``float``, ``str``, ``bool``, ``X | None``, ``tuple[str
 ``list[str]``); the help ends with the default. Booleans have one parser everywhere
 (:func:`parse_bool`): ``--flag``, ``--flag 1/0``, ``--flag true/false/yes/no`` all work and give a
 real ``bool``. The flag therefore lives in one place: the config dataclass the library reads.
+
+A path that belongs to the artefact layout is declared with :func:`ws_arg` (``ws_arg("skill_policy/default",
+"...")``): its default follows the workspace (:mod:`maestromotif.workspace`), not the current directory, and
+the command gains ``--workspace DIR`` to pick another root.
 """
 
 from __future__ import annotations
@@ -61,6 +65,37 @@ def arg(default: Any = dataclasses.MISSING, help: str = "", *, aliases: Sequence
     return dataclasses.field(default=default, metadata=meta)
 
 
+def ws_arg(name: str, help: str = "", **kw: Any) -> Any:  # noqa: A002
+    """A path flag whose default is ``<workspace>/<LAYOUT path of name>`` (see :mod:`maestromotif.workspace`)."""
+    from maestromotif.workspace import in_workspace
+
+    meta = {**arg(help=help, **kw).metadata, "workspace": name}
+    return dataclasses.field(default_factory=lambda: in_workspace(name), metadata=meta)
+
+
+class _InWorkspace:
+    """The parser's default of a :func:`ws_arg` flag, resolved once ``--workspace`` is known. Not a ``str``,
+    so argparse leaves it alone."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def resolve(self, root: str | None) -> str:
+        from maestromotif.workspace import workspace
+
+        return str(workspace(root).path(self.name))
+
+    def __str__(self) -> str:
+        from maestromotif.workspace import LAYOUT
+
+        head, _, rest = self.name.partition("/")
+        return "<workspace>/" + "/".join(x for x in (LAYOUT[head], rest) if x)
+
+
+WORKSPACE_HELP = ("workspace root that the path defaults marked <workspace> live in (default: $MAESTROMOTIF_WORKSPACE, "
+                  "else the checkout holding the package and its shipped artefacts; see docs/files.md)")
+
+
 def type_copy(d: Any) -> Any:
     return type(d)(d)
 
@@ -88,13 +123,18 @@ def add_fields(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add one flag per field of dataclass ``cls`` (fields with ``cli=False`` are skipped)."""
     hints = typing.get_type_hints(cls)
     groups: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    fields = dataclasses.fields(cls)
+    if any(f.metadata.get("workspace") for f in fields) and "workspace" not in {f.name for f in fields}:
+        parser.add_argument("--workspace", dest="workspace", default=None, metavar="DIR", help=WORKSPACE_HELP)
+    for f in fields:
         meta = f.metadata
         if not meta.get("cli", True):
             continue
         tp, _ = _unwrap(hints[f.name])
         kw: dict[str, Any] = {"dest": f.name}
-        if f.default is not dataclasses.MISSING:
+        if meta.get("workspace"):
+            default = _InWorkspace(meta["workspace"])
+        elif f.default is not dataclasses.MISSING:
             default = f.default
         elif f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
@@ -154,6 +194,8 @@ def from_namespace(cls: type, ns: argparse.Namespace, **extra: Any) -> Any:
         if not hasattr(ns, f.name):
             continue
         v = getattr(ns, f.name)
+        if isinstance(v, _InWorkspace):
+            v = v.resolve(getattr(ns, "workspace", None))
         tp, _ = _unwrap(hints[f.name])
         if typing.get_origin(tp) is tuple and isinstance(v, list):
             v = tuple(v)
