@@ -7,7 +7,9 @@ each writes preference/<exp>.parts/chunk-<i>-of-<K>.jsonl and merges all parts i
 ends (or run `python -m scripts.merge_annotations`). Rerunning the same command resumes.
 
 Examples:
-  python -m scripts.annotate_pairs --directory og_dataset --goal_key descender            # embedded Gemma, score mode
+  python -m scripts.annotate_pairs --directory og_dataset --goal_key descender --prompt classify  # embedded Gemma, pointwise
+  python -m scripts.annotate_pairs --directory og_dataset --goal_key descender            # embedded Gemma, pairwise score mode
+  python -m scripts.annotate_pairs --goal_key descender --mode rules                      # caption-rule oracle (ablations only)
   python -m scripts.annotate_pairs --goal_key merchant --n-annotation-chunks 8 --chunk-number 3 \\
       --backend vllm --model meta-llama/Llama-3.1-70B-Instruct --tensor_parallel_size 8 --custom-annotator-string llama3_merchant_default
   python -m scripts.annotate_pairs --goal_key gold --dataset discoverer --prompt motif \\
@@ -59,15 +61,19 @@ def parse_args(argv: list[str] | None = None) -> AnnotationConfig:
     g.add_argument("--progress", type=int, default=d.progress, help="1: tqdm progress bar (default: %(default)s)")
     g = p.add_argument_group("prompt")
     g.add_argument("--prompt", default=d.prompt,
-                   help="prompt template name (templates/<name>.yaml: default, motif, motif_reworded) or a file path (default: %(default)s)")
+                   help="prompt template name (templates/<name>.yaml: default, classify, motif, motif_reworded) or a file path (default: %(default)s)")
     g.add_argument("--prompt_dir", "--prompt-dir", action="append", default=[],
                    help="extra directory with templates/ and goals/ files, searched before the built-in ones (repeatable)")
     g.add_argument("--mode", choices=MODES, default=d.mode,
-                   help="generate: chat + parse the verdict (instruct models); score: compare the next-token "
-                        "log-probs of the answers in both orders (base/small models); auto: score for the "
-                        "embedded base model, else generate (default: %(default)s)")
+                   help="generate: chat + parse the verdict (instruct models, the paper's prompt); score: compare "
+                        "the next-token log-probs of '1'/'2' in both orders; pointwise: classify each distinct caption "
+                        "once for all skills (small base models, --prompt classify; docs/annotation.md); rules: caption "
+                        "rules, no LLM - an oracle/upper bound for ablations, never a default; auto: pointwise for a "
+                        "pointwise-only prompt or the embedded model with --prompt classify, score for the embedded "
+                        "model with a pairwise prompt, else generate (default: %(default)s)")
     g.add_argument("--tie_margin", "--tie-margin", type=float, default=None,
-                   help="score mode: |order-averaged log-prob margin| below this is a tie (default: the prompt file's)")
+                   help="score/pointwise mode: |margin| below this is a tie (score: order-averaged log-prob margin; "
+                        "pointwise: difference of the captions' skill probabilities) (default: the prompt file's)")
     g = p.add_argument_group("LLM")
     g.add_argument("--backend", choices=sorted(BACKENDS), default=d.backend,
                    help="llamacpp (embedded/any GGUF), transformers, openai (OpenAI-compatible server), "
@@ -76,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> AnnotationConfig:
                    help="model: GGUF path or 'embedded' (llamacpp), HF id/path (transformers, vllm), served model "
                         "name (openai, hf_inference) (default: the embedded Gemma 3 270M for llamacpp)")
     g.add_argument("--batch_size", "--batch-size", type=int, default=d.batch_size,
-                   help="distinct caption pairs per LLM batch; labels are saved after each batch (default: %(default)s)")
+                   help="distinct caption pairs (pointwise: captions) per LLM batch; labels are saved after each batch (default: %(default)s)")
     g.add_argument("--max_tokens", "--max-tokens", type=int, default=d.max_tokens, help="generate mode: answer length cap (default: %(default)s)")
     g.add_argument("--temperature", type=float, default=d.temperature, help="generate mode: sampling temperature, 0 = greedy (default: %(default)s)")
     g.add_argument("--top_p", "--top-p", type=float, default=d.top_p, help="generate mode: nucleus sampling (default: %(default)s)")
