@@ -121,3 +121,27 @@ def test_pair_label_margin():
 class _NoScore(ScriptedBackend):
     name = "hf_inference"
     supports_score = False
+
+
+def test_classify_prompt_covers_the_skills():
+    from maestromotif.skills.table import SKILL_NAMES
+
+    spec = PromptLibrary().prompt("classify").pointwise
+    for skill in SKILL_NAMES:
+        assert spec.skill_labels(skill)
+    assert len(spec.prefixes()) == spec.orderings and len(set(spec.prefixes())) == spec.orderings
+    assert all("did not change" not in e.caption and "previously" not in e.caption for e in spec.examples)
+    cap = "\n".join(['Message: previously seen "a", currently displayed "You kill it!"', "Dungeon Level: did not change",
+                     "Gold: did not change", "HP: went down from 9/10 to 8/10", "XP: went up from 1 to 2",
+                     "Hunger: did not change."])
+    assert spec.render(cap) == 'Message: "You kill it!"\nXP: went up from 1 to 2'
+
+
+def test_bad_pointwise_file_names_the_file(tmp_path):
+    bad = tmp_path / "templates" / "mine.yaml"
+    bad.parent.mkdir()
+    bad.write_text("pointwise:\n  header: x\n  example: '{caption} {label}'\n  query: '{caption}'\n"
+                   "  labels: {a: ' a', b: ' b'}\n  skills: {descender: [c]}\n  examples: []\n")
+    with pytest.raises(UserError, match="skills does not map") as e:
+        PromptLibrary([tmp_path]).prompt("mine")
+    assert str(bad) in str(e.value)
