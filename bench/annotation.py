@@ -306,7 +306,7 @@ def compare_modes(directory: str, n_probes: int, n_real: int, n_generate: int, g
                     cfg = AnnotationConfig(directory=str(d), goal_key=skill, backend="llamacpp", mode=mode,
                                            prompt=prompt, preference_dir=f"{tmp}/{name}/{kind}-pref",
                                            cache_dir=f"{tmp}/{name}/cache", logdir=None,
-                                           progress=0, batch_size=32, max_tokens=gen_tokens,
+                                           progress=0, batch_size=256, max_tokens=gen_tokens,
                                            tie_margin=0.0 if kind == "probe" and mode != "generate" else None)
                     c0 = be.calls
                     run = annotate(cfg, backend=None if mode == "rules" else be)

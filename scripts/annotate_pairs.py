@@ -82,7 +82,8 @@ def parse_args(argv: list[str] | None = None) -> AnnotationConfig:
                    help="model: GGUF path or 'embedded' (llamacpp), HF id/path (transformers, vllm), served model "
                         "name (openai, hf_inference) (default: the embedded Gemma 3 270M for llamacpp)")
     g.add_argument("--batch_size", "--batch-size", type=int, default=d.batch_size,
-                   help="distinct caption pairs (pointwise: captions) per LLM batch; labels are saved after each batch (default: %(default)s)")
+                   help="distinct caption pairs per LLM batch (pointwise: captions; each batch evaluates the examples once "
+                        "per ordering, so it is larger); labels are saved after each batch (default: 32, pointwise 256)")
     g.add_argument("--max_tokens", "--max-tokens", type=int, default=d.max_tokens, help="generate mode: answer length cap (default: %(default)s)")
     g.add_argument("--temperature", type=float, default=d.temperature, help="generate mode: sampling temperature, 0 = greedy (default: %(default)s)")
     g.add_argument("--top_p", "--top-p", type=float, default=d.top_p, help="generate mode: nucleus sampling (default: %(default)s)")

@@ -74,7 +74,7 @@ class AnnotationConfig:
     tie_margin: float | None = None
     backend: str = "llamacpp"
     model: str | None = None
-    batch_size: int = 32
+    batch_size: int | None = None  # None: 32 distinct pairs (pairwise modes), 256 captions (pointwise)
     max_tokens: int = 1024
     temperature: float = 0.0
     top_p: float = 1.0
@@ -235,9 +235,12 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
     if k < 1 or not 0 <= c < k:
         raise UserError(f"chunk {c} of {k} does not exist", expected="--n-annotation-chunks K >= 1 and "
                         "0 <= --chunk-number < K", fix="Slurm: --chunk-number $SLURM_ARRAY_TASK_ID with --array=0-(K-1)")
+    mode = resolve_mode(cfg, prompt)
+    if cfg.batch_size is None:
+        # pointwise: every batch evaluates the examples' prefix once per ordering, so batches are large
+        cfg = dataclasses.replace(cfg, batch_size=256 if mode == "pointwise" else 32)
     if cfg.batch_size < 1:
         raise UserError(f"--batch_size {cfg.batch_size} is not positive", expected="an integer >= 1")
-    mode = resolve_mode(cfg, prompt)
     _check_prompt(mode, prompt, cfg.goal_key)
     default_margin = {"score": prompt.score.tie_margin if prompt.score else 0.0,
                       "pointwise": prompt.pointwise.tie_margin if prompt.pointwise else 0.0}.get(mode, 0.0)
