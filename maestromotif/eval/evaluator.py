@@ -91,6 +91,11 @@ class EvalConfig:
     def uses_skills(self) -> bool:
         return any(AGENTS[a].uses_skills for a in self.agents)
 
+    @property
+    def uses_actor(self) -> bool:
+        """Some agent runs the trained skill policy (the scripted one needs only the policy over skills)."""
+        return any(AGENTS[a].uses_skills and AGENTS[a].uses_actor for a in self.agents)
+
 
 # ------------------------------------------------------------------------------------ inputs
 def meta_policy_file(cfg: EvalConfig, task: str) -> Path:
@@ -117,7 +122,7 @@ def checkpoint_key(cfg: EvalConfig) -> str:
 
 
 def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
-    ckpt = checkpoint_key(cfg) if cfg.uses_skills else None
+    ckpt = checkpoint_key(cfg) if cfg.uses_actor else None
     keys = {}
     for task in cfg.tasks:
         policy = None
@@ -131,10 +136,11 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
             policy = _sha256(path)
         for agent in cfg.agents:
             skills = AGENTS[agent].uses_skills
+            actor = skills and AGENTS[agent].uses_actor
             keys[(task, agent)] = config_hash({
                 "task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
-                "deterministic": cfg.deterministic if skills else None,
-                "checkpoint": ckpt if skills else None, "policy": policy if skills else None})
+                "deterministic": cfg.deterministic if actor else None,
+                "checkpoint": ckpt if actor else None, "policy": policy if skills else None})
     return keys
 
 
