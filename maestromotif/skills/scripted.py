@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,9 +52,10 @@ _NO_MELEE = frozenset(i for i in range(nh.NUMMONS) if any(k in nh.permonst(i).mn
     "ochre jelly", "acid blob")))
 _COLLECTED_NOT_DROPPED = (OCLASS["food"], OCLASS["coin"])  # the drop macro drops neither
 _MOVE_DIR = {name: d for d, name in MOVES.items()}
+_SHOPKEEPER_GLYPH = nh.GLYPH_MON_OFF + next(i for i in range(nh.NUMMONS) if nh.permonst(i).mname == "shopkeeper")
 
 # Messages (NetHack 3.6 wording).
-_SHOP_WELCOME = re.compile(r"Welcome to \w[\w' -]*'s ")
+_SHOP_WELCOME = re.compile(r"Welcome (?:again )?to \w[\w' -]*'s ")
 _LOCKED = "This door is locked"
 _VAULT = re.compile(r"Hello stranger, who are you\?|drop that gold and follow me|Suddenly one of the Vault's guards")
 _SAFE_FLOOR_FOOD = ("lichen corpse", "lizard corpse")
@@ -88,9 +88,11 @@ class World:
         self.kick_dir: str | None = None
         self.path: list[tuple[int, int]] | None = None
         self.path_goal: str | None = None
+        self.unreachable: dict[str, tuple[tuple[int, int] | None, int]] = {}  # goal -> (level, retry step)
         self.stuck = 0
         self.prev_pos: tuple[int, int] | None = None
         self.shop_door: tuple[tuple[int, int], tuple[int, int]] | None = None  # (level key, door cell)
+        self.shopkeepers: dict[tuple[int, int], np.ndarray] = {}  # level -> cells a shopkeeper was seen on
         self.stats: dict[str, float] = {"prayers": 0, "meals": 0, "declined_unsafe_food": 0, "vault_guard": 0,
                                         "rests": 0, "kicks": 0}
         self.update(obs, info or {})
@@ -107,14 +109,17 @@ class World:
         if self.map.key != prev_key:
             self.path = None
         pos = self.map.pos
-        if self.prev_pos == pos and self.last_action in MOVES.values():
-            self.stuck += 1
+        if self.prev_pos == pos and self.last_action in _MOVE_DIR and not any("door" in m for m in self.msgs):
+            self.stuck += 1  # a door that resists or opens is progress
         else:
             self.stuck = 0
         self.prev_pos = pos
         glyphs = obs["glyphs"]
         self.monsters = monster_mask(glyphs)
         self.monsters[pos[1], pos[0]] = False
+        keepers = self.monsters & (glyphs == _SHOPKEEPER_GLYPH)
+        if keepers.any():  # remembered per level: the merchant walks back to where shopkeepers stand
+            self.shopkeepers.setdefault(self.map.key, np.zeros(keepers.shape, dtype=bool))[keepers] = True
         for m in self.msgs:
             if _VAULT.search(m):
                 self.stats["vault_guard"] = 1
@@ -173,18 +178,27 @@ class World:
         return avoid
 
     # ------------------------------------------------------------------ moving
-    def go(self, name: str, goal: Callable[[int, int], bool] | np.ndarray, replan_every: int = 10) -> int | None:
+    def go(self, name: str, goal: np.ndarray, replan_every: int = 10) -> int | None:
         """One step along a shortest path to the nearest ``goal`` cell (a plan named ``name`` is reused
-        while the hero follows it); None when no goal cell is reachable."""
+        while the hero follows it); None when no goal cell is reachable (not asked again for a few
+        steps on this level: a failed search floods the whole level)."""
         x, y = self.pos
         p = self.path
         if not (p and self.path_goal == name and p[0] == (x, y) and len(p) > 1 and self.plan_age < replan_every):
+            key, until = self.unreachable.get(name, (None, 0))
+            if key == self.map.key and self.map.step < until:
+                return None
             p = self.map.path_to(goal, avoid=self.danger())
             self.path, self.path_goal, self.plan_age = p, name, 0
             if p is None:
+                self.unreachable[name] = (self.map.key, self.map.step + 8)
                 return None
         self.plan_age += 1
         nx, ny = p[1]
+        if any(_LOCKED in m for m in self.msgs) and self.lvl.mem[ny, nx] == ord("+"):
+            self.kick_dir = step_action(p)  # answers "In what direction?"
+            self.stats["kicks"] += 1
+            return A["kick"]
         if self.monsters[ny, nx] and monster_id(self.obs["glyphs"][ny, nx]) in _NO_MELEE:
             self.path = None
             return A["search"]  # let it move away
@@ -192,9 +206,6 @@ class World:
             # The step does not work (boulder, locked door, ...): avoid that cell for a while.
             self.lvl.block((nx, ny), self.map.step + 200)
             self.path, self.stuck = None, 0
-            if self.lvl.mem[ny, nx] == ord("+"):
-                self.kick_dir = step_action(p)
-                return A["kick"]
             return A["search"]
         self.path = p[1:]
         return A[step_action(p)]
@@ -387,9 +398,10 @@ class Merchant:
 
     @staticmethod
     def _shopkeepers(w: World) -> np.ndarray:
-        """Cells next to a shopkeeper (where the shop's door is)."""
-        glyphs = w.obs["glyphs"]
-        keeper = w.monsters & (glyphs % nh.GLYPH_PET_OFF == _SHOPKEEPER) & (glyphs < nh.GLYPH_INVIS_OFF)
+        """Cells next to where a shopkeeper was seen on this level (the shop's door is there)."""
+        keeper = w.shopkeepers.get(w.map.key)
+        if keeper is None:
+            return np.zeros(w.lvl.mem.shape, dtype=bool)
         near = np.zeros_like(keeper)
         ys, xs = np.nonzero(keeper)
         h, ww = keeper.shape
@@ -409,7 +421,6 @@ class Merchant:
         return floorish & (far >= 2) & (far <= 3)
 
 
-_SHOPKEEPER = next(i for i in range(nh.NUMMONS) if nh.permonst(i).mname == "shopkeeper")
 
 # One controller per skill (the skill names of maestromotif.skills.table).
 CONTROLLERS: dict[str, Any] = {
