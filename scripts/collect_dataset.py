@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         from maestromotif.data.dataset import load_dataset
 
         pool = load_dataset(res.paths[cfg.skills[0]]).samples
+    from maestromotif.data.dataset import skill_events
+
+    ev, n = (res.events, res.pool_size) if res.events else (skill_events(pool), len(pool))
+    print(f"skill events in the pool of {n} transitions (per 1,000): "
+          + ", ".join(f"{k} {v} ({1000 * v / max(n, 1):.1f})" for k, v in ev.items()))
     summ = pool_summary(pool, a.top)
     print(f"most common messages ({summ['unique_messages']} distinct):")
     for msg, n in summ["most_common_messages"]:

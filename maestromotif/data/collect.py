@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from maestromotif.data.dataset import PairDataset, dataset_path, save_dataset
+from maestromotif.data.dataset import PairDataset, dataset_path, save_dataset, skill_events
 from maestromotif.skills.table import SKILL_NAMES, get_skill
 from maestromotif.utils.config import config_hash, to_dict
 from maestromotif.utils.errors import UserError
@@ -185,6 +185,7 @@ class CollectResult:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     pool_size: int = 0
     seconds: float = 0.0
+    events: dict[str, int] = field(default_factory=dict)  # skill events in the pool (data.dataset.skill_events)
 
 
 def build_datasets(pool: list[dict[str, Any]], cfg: CollectConfig, extra_meta: dict[str, Any] | None = None
@@ -243,6 +244,7 @@ def collect(cfg: CollectConfig, show_progress: bool = True) -> CollectResult:
     t0 = time.time()
     pool = collect_pool(cfg, show_progress)
     res = build_datasets(pool, cfg)
+    res.events = skill_events(pool)
     res.seconds = time.time() - t0
     return res
 

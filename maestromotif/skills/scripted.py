@@ -47,11 +47,16 @@ FIRST_PRAYER_TURN = 300  # the prayer timeout starts at 300 (NetHack 3.6 u_init.
 PRAYER_GAP = 1000  # a successful prayer resets the timeout to rnz(350): wait well past it
 # Monsters a barehanded Monk must not hit: touching a cockatrice stones, a floating eye paralyses,
 # a gas spore explodes, molds and jellies burn/freeze/corrode whoever hits them.
-_NO_MELEE = frozenset(i for i in range(nh.NUMMONS) if any(k in nh.permonst(i).mname for k in (
-    "cockatrice", "chickatrice", "floating eye", "gas spore", " mold", "blue jelly", "spotted jelly",
-    "ochre jelly", "acid blob")))
+# The first ones never (death); the others only to clear the way when healthy (their passive damage or
+# explosion hurts but rarely kills a healthy hero).
+_NEVER_MELEE = frozenset(i for i in range(nh.NUMMONS) if nh.permonst(i).mname in (
+    "cockatrice", "chickatrice", "floating eye"))
+_NO_MELEE = _NEVER_MELEE | frozenset(i for i in range(nh.NUMMONS) if any(k in nh.permonst(i).mname for k in (
+    "gas spore", " mold", "blue jelly", "spotted jelly", "ochre jelly", "acid blob")))
 _COLLECTED_NOT_DROPPED = (OCLASS["food"], OCLASS["coin"])  # the drop macro drops neither
 _MOVE_DIR = {name: d for d, name in MOVES.items()}
+_PEACEFUL_HUMANS = frozenset(i for i in range(nh.NUMMONS) if nh.permonst(i).mname in (
+    "shopkeeper", "aligned priest", "high priest", "watchman", "watch captain", "Oracle", "guard", "prisoner"))
 _SHOPKEEPER_GLYPH = nh.GLYPH_MON_OFF + next(i for i in range(nh.NUMMONS) if nh.permonst(i).mname == "shopkeeper")
 
 # Messages (NetHack 3.6 wording).
@@ -67,7 +72,7 @@ def unsafe_food(text: str) -> bool:
     t = text.lower()
     if "corpse" in t:
         return not any(s in t for s in _SAFE_FLOOR_FOOD)
-    return bool(re.search(r"\beggs?\b", t))
+    return bool(re.search(r"\beggs?\b|\bglobs? of\b", t))
 
 
 # ------------------------------------------------------------------------------------ state
@@ -83,7 +88,7 @@ class World:
         self.kit = {(int(c), int(o)) for c, o in zip(obs["inv_letters"], obs["inv_oclasses"]) if c}
         self.last_action: str | None = None
         self.last_prayer = -PRAYER_GAP + FIRST_PRAYER_TURN
-        self.want_eat = False
+        self.want_eat = self.want_drink = False
         self.last_eat_turn = -100
         self.kick_dir: str | None = None
         self.path: list[tuple[int, int]] | None = None
@@ -92,9 +97,10 @@ class World:
         self.stuck = 0
         self.prev_pos: tuple[int, int] | None = None
         self.shop_door: tuple[tuple[int, int], tuple[int, int]] | None = None  # (level key, door cell)
+        self.shop_sign: tuple[tuple[int, int], tuple[int, int]] | None = None  # where "Closed for inventory" is written
         self.shopkeepers: dict[tuple[int, int], np.ndarray] = {}  # level -> cells a shopkeeper was seen on
         self.stats: dict[str, float] = {"prayers": 0, "meals": 0, "declined_unsafe_food": 0, "vault_guard": 0,
-                                        "rests": 0, "kicks": 0}
+                                        "rests": 0, "kicks": 0, "potions": 0}
         self.update(obs, info or {})
 
     def update(self, obs: dict, info: dict) -> None:
@@ -125,6 +131,8 @@ class World:
                 self.stats["vault_guard"] = 1
             if _SHOP_WELCOME.search(m):
                 self.shop_door = (self.map.key, pos)
+            if "Closed for inventory" in m:
+                self.shop_sign = (self.map.key, pos)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -136,11 +144,12 @@ class World:
         return any(c and o not in _COLLECTED_NOT_DROPPED and (int(c), int(o)) not in self.kit
                    for c, o in zip(obs["inv_letters"], obs["inv_oclasses"]))
 
-    def first_food(self) -> str | None:
-        """The inventory text of the food item the eat prompt offers first (None: no food)."""
+    def first_item(self, oclass: str) -> str | None:
+        """The inventory text of the item of ``oclass`` ("food", "potion") that the eat/quaff prompt
+        offers first (None: none carried)."""
         obs = self.obs
         for c, o, s in zip(obs["inv_letters"], obs["inv_oclasses"], obs["inv_strs"]):
-            if c and o == OCLASS["food"]:
+            if c and o == OCLASS[oclass]:
                 return message_text(s)
         return None
 
@@ -166,16 +175,18 @@ class World:
         x, y = self.pos
         return bool(self.monsters[max(0, y - radius):y + radius + 1, max(0, x - radius):x + radius + 1].any())
 
-    def danger(self) -> np.ndarray:
-        """Cells a path must not enter: monsters that must not be hit (and their neighbours' cells are
-        fine: they rarely move or are harmless unless touched)."""
+    def danger(self, never: frozenset[int] = _NO_MELEE) -> np.ndarray:
+        """Cells a path must not enter: monsters of ``never`` (they are harmless unless touched)."""
         avoid = np.zeros(self.monsters.shape, dtype=bool)
         ys, xs = np.nonzero(self.monsters)
         glyphs = self.obs["glyphs"]
         for y, x in zip(ys, xs):
-            if monster_id(glyphs[y, x]) in _NO_MELEE:
+            if monster_id(glyphs[y, x]) in never:
                 avoid[y, x] = True
         return avoid
+
+    def healthy(self) -> bool:
+        return self.hp * 3 >= self.hpmax * 2
 
     # ------------------------------------------------------------------ moving
     def go(self, name: str, goal: np.ndarray, replan_every: int = 10) -> int | None:
@@ -189,6 +200,8 @@ class World:
             if key == self.map.key and self.map.step < until:
                 return None
             p = self.map.path_to(goal, avoid=self.danger())
+            if p is None and self.healthy():  # walled in by a mold or a blob: hit it rather than wait
+                p = self.map.path_to(goal, avoid=self.danger(_NEVER_MELEE))
             self.path, self.path_goal, self.plan_age = p, name, 0
             if p is None:
                 self.unreachable[name] = (self.map.key, self.map.step + 8)
@@ -196,10 +209,16 @@ class World:
         self.plan_age += 1
         nx, ny = p[1]
         if any(_LOCKED in m for m in self.msgs) and self.lvl.mem[ny, nx] == ord("+"):
+            if self.shop_sign == (self.map.key, (x, y)):
+                # A shop "Closed for inventory": its shopkeeper kills whoever breaks the door.
+                self.lvl.block((nx, ny), 10**9)
+                self.path = None
+                return A["search"]
             self.kick_dir = step_action(p)  # answers "In what direction?"
             self.stats["kicks"] += 1
             return A["kick"]
-        if self.monsters[ny, nx] and monster_id(self.obs["glyphs"][ny, nx]) in _NO_MELEE:
+        if self.monsters[ny, nx] and monster_id(self.obs["glyphs"][ny, nx]) in (
+                _NO_MELEE if not self.healthy() else _NEVER_MELEE):
             self.path = None
             return A["search"]  # let it move away
         if self.stuck >= 3 and not self.monsters[ny, nx]:
@@ -228,8 +247,9 @@ def answer(w: World) -> int | None:
         return NO
     if "What do you want to eat" in msg or "What do you want to drink" in msg:
         m = re.search(r"\[([a-zA-Z])", msg)
-        ok = w.want_eat and "eat" in msg and m is not None and not unsafe_food(w.food_text(m.group(1)) or "")
-        w.want_eat = False
+        item = (w.food_text(m.group(1)) or "") if m else ""
+        ok = (w.want_eat and "eat" in msg and not unsafe_food(item)) or (w.want_drink and "healing" in item)
+        w.want_eat = w.want_drink = False
         return YES if ok else A["more"]
     if "eat it?" in msg or "eat one?" in msg:  # food on the floor
         return YES if any(s in msg for s in _SAFE_FLOOR_FOOD) and w.hunger >= HUNGRY else NO
@@ -250,12 +270,16 @@ def answer(w: World) -> int | None:
 def survival(w: World) -> int | None:
     """Pray when in trouble and allowed, eat when Hungry, rest when hurt and alone (None: nothing to do)."""
     trouble = w.hp < 5 or w.hp * 7 < w.hpmax or w.hunger >= WEAK
+    if w.hp * 3 < w.hpmax and w.adjacent_monsters() and "healing" in (w.first_item("potion") or ""):
+        w.want_drink = True  # the Monk's starting potions of healing, while they are the first offered
+        w.stats["potions"] += 1
+        return A["quaff"]
     if trouble and w.turn - w.last_prayer >= PRAYER_GAP:
         w.last_prayer = w.turn
         w.stats["prayers"] += 1
         return A["pray"]
     if w.hunger >= HUNGRY and not w.adjacent_monsters():
-        food = w.first_food()
+        food = w.first_item("food")
         if food is not None:
             if unsafe_food(food):
                 w.stats["declined_unsafe_food"] += 1
@@ -275,8 +299,8 @@ def fight(w: World) -> int | None:
     for dx, dy, mid in w.adjacent_monsters():
         if mid in _NO_MELEE or (x + dx, y + dy) in w.lvl.blocked:
             continue
-        if w.obs["chars"][y + dy, x + dx] == ord("@"):
-            continue  # humans here are mostly peaceful (shopkeepers, priests, watchmen)
+        if mid in _PEACEFUL_HUMANS:
+            continue  # shopkeepers, priests, the watch, the Oracle: attacking them is deadly
         if dx and dy and (w.lvl.mem[y, x] in (ord("+"), 1000) or w.lvl.mem[y + dy, x + dx] in (ord("+"), 1000)):
             continue  # cannot attack diagonally out of/into a doorway
         return A[MOVES[(dx, dy)]]
