@@ -198,3 +198,72 @@ def test_scripted_skills_agent_is_registered_and_needs_no_checkpoint():
     ("2 eggs", True), ("5 apples", False), ("a fortune cookie", False)])
 def test_unsafe_food(text, unsafe):
     assert S.unsafe_food(text) is unsafe
+
+
+def _world_with_food(env, first_food: str):
+    """A World on a real start, with the inventory's first food item renamed (to test the prompt logic)."""
+    obs, info = env.reset(seed=SEED)
+    obs = {k: v.copy() for k, v in obs.items()}
+    i = next(i for i, o in enumerate(obs["inv_oclasses"]) if o == 7)
+    row = np.zeros_like(obs["inv_strs"][i])
+    row[:len(first_food)] = np.frombuffer(first_food.encode(), dtype=np.uint8)
+    obs["inv_strs"][i] = row
+    w = S.World(random.Random(0))
+    w.reset(obs, info)
+    return w, chr(int(obs["inv_letters"][i]))
+
+
+@pytest.mark.parametrize("food,eats", [("a newt corpse", False), ("3 food rations", True), ("an egg", False)])
+def test_eat_prompt_confirms_only_safe_food(wiz, food, eats):
+    """When `eat` opens the item prompt, y (the NW key) confirms only a safe first item."""
+    w, letter = _world_with_food(wiz, food)
+    w.want_eat = True
+    w.msg = f"What do you want to eat? [{letter} or ?*]"
+    assert S.answer(w) == (S.YES if eats else ACTION_INDEX["more"])
+    w.msg = f"What do you want to eat? [{letter} or ?*]"  # not asked for: dismissed
+    assert S.answer(w) == ACTION_INDEX["more"]
+
+
+def test_hungry_hero_does_not_eat_a_rotting_corpse(wiz):
+    w, _ = _world_with_food(wiz, "a newt corpse")
+    w.hunger = S.HUNGRY
+    assert S.survival(w) != ACTION_INDEX["eat"] and w.stats["declined_unsafe_food"] == 1
+    w2, _ = _world_with_food(wiz, "2 food rations")
+    w2.hunger = S.HUNGRY
+    assert S.survival(w2) == ACTION_INDEX["eat"]
+
+
+def _find_vault(tty_chars):
+    """Top-left floor cell of a 2x2 room closed by walls on every side (a vault), or None."""
+    t = tty_chars[1:22]
+    h, w = t.shape
+    for y in range(1, h - 2):
+        for x in range(1, w - 2):
+            box = t[y - 1:y + 3, x - 1:x + 3]
+            walls = bytes(box[0]) + bytes(box[3]) + bytes(box[1:3, 0]) + bytes(box[1:3, 3])
+            if (box[1:3, 1:3] == ord(".")).all() and all(c in b"|-" for c in walls):
+                return x, y
+    return None
+
+
+def test_vault_guard_is_reported(wiz):
+    """A hero put into a closed vault meets its guard; the agent reports it (it cannot drop gold)."""
+    d = Drive(wiz)
+    vault = None
+    for level in range(1, 8):
+        if level > 1:
+            wizard.level_teleport(wiz, level)
+        wizard.reveal_map(wiz)
+        vault = _find_vault(wizard.terrain(wiz)["tty_chars"])
+        if vault:
+            break
+    assert vault, "no vault on levels 1-7 of this game"
+    wizard.teleport_to(wiz, *vault)
+    d.sync()
+    assert d.w.stats["vault_guard"] == 0
+    for _ in range(200):
+        obs, _, done, _, info = wiz.step(ACTION_INDEX["search"])
+        d.w.update(obs, info)
+        if d.w.stats["vault_guard"] or done:
+            break
+    assert d.w.stats["vault_guard"] == 1

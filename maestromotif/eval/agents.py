@@ -183,6 +183,7 @@ class AgentSpec:
     uses_skills: bool           # needs the task's policy over skills
     build: Callable[[AgentContext], Any]
     uses_actor: bool = True     # with uses_skills: also needs the trained skill policy checkpoint
+    code: tuple[str, ...] = ()  # modules whose source decides the agent's play (part of the run key)
 
 
 def _controller(policy_cls: type, rng: random.Random):
@@ -211,7 +212,8 @@ AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
     AgentSpec("random_skills", "a uniformly random policy over the same skills (initiation and termination "
               "kept)", True, _random_skills),
     AgentSpec("scripted_skills", "the task's policy over skills running hand-written skill controllers (a ceiling)",
-              True, _scripted_skills, uses_actor=False),
+              True, _scripted_skills, uses_actor=False,
+              code=("maestromotif.skills.scripted", "maestromotif.skills.levelmap")),
     AgentSpec("random_actions", "uniformly random actions", False, lambda ctx: RandomActionAgent(ctx.rng)),
 )}
 AGENT_NAMES: tuple[str, ...] = tuple(AGENTS)
@@ -225,3 +227,18 @@ def parse_agents(text: str) -> list[str]:
                         expected=f"a comma-separated list of {', '.join(AGENT_NAMES)}",
                         fix="e.g. --agents maestromotif,random_skills,random_actions")
     return names
+
+
+def code_fingerprint(modules: tuple[str, ...]) -> str | None:
+    """A hash of the modules' source files: results of a changed hand-written agent are not mixed with
+    older ones (None when there are no modules)."""
+    if not modules:
+        return None
+    import hashlib
+    import importlib.util
+
+    h = hashlib.sha256()
+    for name in modules:
+        with open(importlib.util.find_spec(name).origin, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents
+from maestromotif.eval.agents import AGENTS, AgentContext, code_fingerprint, parse_agents
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
 from maestromotif.eval.recording import FrameRecorder, write_html
@@ -137,10 +137,12 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
         for agent in cfg.agents:
             skills = AGENTS[agent].uses_skills
             actor = skills and AGENTS[agent].uses_actor
-            keys[(task, agent)] = config_hash({
-                "task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
-                "deterministic": cfg.deterministic if actor else None,
-                "checkpoint": ckpt if actor else None, "policy": policy if skills else None})
+            key = {"task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
+                   "deterministic": cfg.deterministic if actor else None,
+                   "checkpoint": ckpt if actor else None, "policy": policy if skills else None}
+            if AGENTS[agent].code:  # only then: the keys of the other agents stay as they were
+                key["code"] = code_fingerprint(AGENTS[agent].code)
+            keys[(task, agent)] = config_hash(key)
     return keys
 
 
