@@ -2,7 +2,7 @@
 
 Examples:
   python -m scripts.collect_dataset --policy explore --num_pairs 1000 --out og_dataset --num_workers 2
-  python -m scripts.collect_dataset --policy scripted_skills --meta_policy exploration --out og_dataset
+  python -m scripts.collect_dataset --policy scripted_skills --meta_policy travel --out og_dataset
   python -m scripts.collect_dataset --from_ttyrec nle_data/*.ttyrec3.bz2 --num_pairs 500 --out my_dataset
 """
 
@@ -26,9 +26,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "trained skill-policy checkpoint/experiment dir (default: %(default)s)")
     p.add_argument("--meta_policy", default=d.meta_policy,
                    help="policy over skills for --policy scripted_skills or a checkpoint: a task of "
-                        "rl_baseline/meta_policies (e.g. exploration, the training one; levelupsell) or an "
-                        "execution.py path (default: scripted_skills: exploration; a checkpoint: the one "
-                        "recorded with it)")
+                        "rl_baseline/meta_policies (e.g. exploration, the training one; levelupsell), an "
+                        "execution.py path, or for scripted_skills 'travel' (exploration with shorter "
+                        "discoverer runs, 2-5 levels deep) (default: scripted_skills: travel; a checkpoint: "
+                        "the one recorded with it)")
     p.add_argument("--num_pairs", "--num-pairs", type=int, default=d.num_pairs,
                    help="preference pairs per skill dataset, i.e. 2x this many transitions each (default: %(default)s)")
     p.add_argument("--out", default=d.out, help="output directory for <skill>.pkl files (default: %(default)s)")

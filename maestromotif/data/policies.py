@@ -9,8 +9,8 @@ of :mod:`maestromotif.nethack.actions`:
                reaches more levels, gold, shops and fights than ``random`` does, so the captions
                cover what the five skills care about;
 - ``scripted_skills``  the hand-written skill controllers of :mod:`maestromotif.skills.scripted`
-               chosen by a policy over skills (default: the training one, ``exploration``): competent
-               play, rich in descents, ascents, kills, gold, altar drops and sales;
+               chosen by a policy over skills (default ``travel``: the training one made to travel
+               more): competent play, rich in descents, ascents, kills, gold, altar drops and sales;
 - a path       a trained skill-policy checkpoint (see :func:`make_policy`), run with the training
                policy over skills.
 """
@@ -197,10 +197,55 @@ class ExplorePolicy:
         return None
 
 
-def _scripted_skills(seed: int, meta_policy: str | None = None) -> CollectionPolicy:
-    from maestromotif.skills.scripted import ScriptedCollectionPolicy
+TRAVEL = "travel"  # the default policy over skills of scripted_skills collection (see _travel_policy)
 
-    return ScriptedCollectionPolicy(seed, **({"meta_policy": meta_policy} if meta_policy else {}))
+
+def _travel_policy(base: type, rng: random.Random) -> type:
+    """The training policy over skills (``exploration``) made to travel more, for collection only:
+    50-step discoverer runs (not 500), interactions of at most 300 steps, and 2-5 levels deep (not 2-4),
+    so an episode sees more stairs,
+    levels, shops and altars per transition."""
+
+    class Travel(base):  # type: ignore[misc, valid-type]
+        def set_initial_values(self):
+            super().set_initial_values()
+            self.discoverer_skill_steps = 50
+            self.merchant_skill_steps = self.worshipper_skill_steps = 300
+            self.max_depth = rng.randint(2, 5)
+
+    Travel.__module__ = base.__module__  # the options framework seeds the generated module's `random`
+    return Travel
+
+
+class ScriptedCollectionPolicy:
+    """``--policy scripted_skills``: the scripted skill controllers (:mod:`maestromotif.skills.scripted`)
+    under a policy over skills - ``travel`` (default), a task of ``rl_baseline/meta_policies`` (e.g.
+    ``exploration``, the training one) or an ``execution.py`` path."""
+
+    def __init__(self, seed: int = 0, meta_policy: str = TRAVEL, meta_policies: str = "rl_baseline/meta_policies",
+                 code_seed: int = 42):
+        from maestromotif.skills.interface import load_policy_class, meta_policy_path
+        from maestromotif.skills.scripted import scripted_agent
+
+        rng = random.Random(seed)
+        name = "exploration" if meta_policy == TRAVEL else meta_policy
+        path = Path(name) if name.endswith(".py") else meta_policy_path(meta_policies, name, code_seed)
+        cls = load_policy_class(path)
+        self.agent = scripted_agent(_travel_policy(cls, rng) if meta_policy == TRAVEL else cls, rng)
+
+    def reset(self, obs, info) -> None:
+        self.agent.reset(obs, info)
+
+    def act(self, obs, info) -> int:
+        return self.agent.act(obs, info)
+
+    @property
+    def skill(self) -> str:
+        return self.agent.skill
+
+
+def _scripted_skills(seed: int, meta_policy: str | None = None) -> CollectionPolicy:
+    return ScriptedCollectionPolicy(seed, meta_policy or TRAVEL)
 
 
 # name -> factory(seed, meta_policy=None); meta_policy (a task of rl_baseline/meta_policies or an

@@ -5,7 +5,7 @@ skills (``execution.py``) chooses skills through the options framework
 (:class:`~maestromotif.skills.options.OptionsController`) exactly as for the trained agent, and each
 skill is executed by a map-reading controller of :data:`CONTROLLERS` instead of the neural policy. It
 measures what the policies over skills and the detectors can reach with competent skills (a ceiling),
-and :class:`ScriptedCollectionPolicy` collects datasets rich in skill events.
+and :class:`maestromotif.data.policies.ScriptedCollectionPolicy` collects datasets rich in skill events.
 
 Each step, in this order (:meth:`ScriptedSkillsAgent.act`):
 
@@ -509,21 +509,3 @@ def scripted_agent(policy_cls: type, rng: random.Random, name: str = "scripted_s
     from maestromotif.skills.options import OptionsController
 
     return ScriptedSkillsAgent(OptionsController(policy_cls, rng=rng), rng, name)
-
-
-class ScriptedCollectionPolicy(ScriptedSkillsAgent):
-    """``scripts.collect_dataset --policy scripted_skills``: the scripted skills under a policy over
-    skills (default: the training one, ``rl_baseline/meta_policies/exploration``), for datasets rich in
-    descents, ascents, kills, gold, altar drops and sales."""
-
-    def __init__(self, seed: int = 0, meta_policy: str = "exploration", meta_policies: str = "rl_baseline/meta_policies",
-                 code_seed: int = 42):
-        from pathlib import Path
-
-        from maestromotif.skills.interface import load_policy_class, meta_policy_path
-
-        path = Path(meta_policy) if meta_policy.endswith(".py") else meta_policy_path(meta_policies, meta_policy, code_seed)
-        from maestromotif.skills.options import OptionsController
-
-        rng = random.Random(seed)
-        super().__init__(OptionsController(load_policy_class(path), rng=rng), rng, "scripted_skills")
