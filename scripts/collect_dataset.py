@@ -2,6 +2,7 @@
 
 Examples:
   python -m scripts.collect_dataset --policy explore --num_pairs 1000 --out og_dataset --num_workers 2
+  python -m scripts.collect_dataset --policy scripted_skills --meta_policy travel --out og_dataset
   python -m scripts.collect_dataset --from_ttyrec nle_data/*.ttyrec3.bz2 --num_pairs 500 --out my_dataset
 """
 
@@ -20,8 +21,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scripts.collect_dataset", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--policy", default=d.policy,
-                   help="behaviour policy: 'random', 'explore' (map-reading heuristic) or the path of a "
+                   help="behaviour policy: 'random', 'explore' (map-reading heuristic), 'scripted_skills' "
+                        "(hand-written skill controllers under a policy over skills) or the path of a "
                         "trained skill-policy checkpoint/experiment dir (default: %(default)s)")
+    p.add_argument("--meta_policy", default=d.meta_policy,
+                   help="policy over skills for --policy scripted_skills or a checkpoint: a task of "
+                        "rl_baseline/meta_policies (e.g. exploration, the training one; levelupsell), an "
+                        "execution.py path, or for scripted_skills 'travel' (exploration with shorter "
+                        "discoverer runs, 2-5 levels deep) (default: scripted_skills: travel; a checkpoint: "
+                        "the one recorded with it)")
     p.add_argument("--num_pairs", "--num-pairs", type=int, default=d.num_pairs,
                    help="preference pairs per skill dataset, i.e. 2x this many transitions each (default: %(default)s)")
     p.add_argument("--out", default=d.out, help="output directory for <skill>.pkl files (default: %(default)s)")
@@ -49,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
-    cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=tuple(a.skills), policy=a.policy,
+    cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=tuple(a.skills), policy=a.policy, meta_policy=a.meta_policy,
                         num_workers=a.num_workers, seed=a.seed, max_episode_steps=a.max_episode_steps,
                         keep_boring=a.keep_boring, pool_factor=a.pool_factor,
                         sampling=a.sampling)
@@ -76,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         from maestromotif.data.dataset import load_dataset
 
         pool = load_dataset(res.paths[cfg.skills[0]]).samples
+    from maestromotif.data.dataset import skill_events
+
+    ev, n = (res.events, res.pool_size) if res.events else (skill_events(pool), len(pool))
+    print(f"skill events in the pool of {n} transitions (per 1,000): "
+          + ", ".join(f"{k} {v} ({1000 * v / max(n, 1):.1f})" for k, v in ev.items()))
     summ = pool_summary(pool, a.top)
     print(f"most common messages ({summ['unique_messages']} distinct):")
     for msg, n in summ["most_common_messages"]:
