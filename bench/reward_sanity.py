@@ -7,7 +7,9 @@ Probes: hand-written NetHack 3.6 events per skill (message + stat change) that a
 annotation bench's probes (maestromotif/annotation/sanity.py), nor in the classify prompt's examples,
 and whose message never occurs in the reward model's dataset (checked; a probe found there is
 dropped and reported), so the labels never saw them. Neutral transitions: distinct real transitions
-of the dataset on which no caption rule fires (no level change, kill, gold, scroll, altar or shop).
+of the dataset on which no caption rule fires (no level change, kill, gold, scroll, altar or shop)
+and, unless ``--fights_neutral 1``, no fight message ("You hit the gnome!", "The jackal bites!"): the
+discoverer's goal text asks for "fighting monsters", which its caption rule (kills only) does not see.
 
 Per model:
 1. ``own > neutral``: the fraction of (own event, neutral transition) pairs whose reward is higher
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +60,10 @@ PROBES = {
 OPPOSITE = {"descender": ("ascender",), "ascender": ("descender",), "discoverer": ("descender", "ascender")}
 
 
-def neutral_samples(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
+_FIGHT = re.compile(r"\bYou (hit|miss|bite|kick)\b|\b(hits|bites|misses|touches|stings|kicks|butts|claws)!")
+
+
+def neutral_samples(samples: list[dict], n: int, seed: int = 0, fights_neutral: bool = False) -> list[dict]:
     from maestromotif.annotation.sanity import RULES
 
     empty = caption(("", ""), [_BASE, _BASE])
@@ -68,6 +74,8 @@ def neutral_samples(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
         # no rule of any skill prefers it to (or dislikes it against) an empty transition
         if key in seen or any(rule(c, empty) is not None for rule in RULES.values()):
             continue
+        if not fights_neutral and _FIGHT.search(s["msg_strs"][1]):
+            continue
         seen.add(key)
         out.append(s)
     rng = np.random.default_rng(seed)
@@ -75,7 +83,7 @@ def neutral_samples(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
     return [out[i] for i in sorted(idx)]
 
 
-def check(reward_dir: Path, dataset_dir: Path | None, n_neutral: int) -> dict:
+def check(reward_dir: Path, dataset_dir: Path | None, n_neutral: int, fights_neutral: bool = False) -> dict:
     from maestromotif.data.dataset import load_dataset
     from maestromotif.reward.runtime import SkillReward
 
@@ -85,7 +93,7 @@ def check(reward_dir: Path, dataset_dir: Path | None, n_neutral: int) -> dict:
     seen_msgs = {s["msg_strs"][1] for s in ds.samples}
     probes = {k: [e for e in v if e["msg_strs"][1] not in seen_msgs] for k, v in PROBES.items()}
     dropped = sum(len(PROBES[k]) - len(v) for k, v in probes.items())
-    neutral = neutral_samples(ds.samples, n_neutral)
+    neutral = neutral_samples(ds.samples, n_neutral, fights_neutral=fights_neutral)
 
     def rewards(smps: list[dict]) -> np.ndarray:
         return sr.raw_batch([s["msg_strs"][1] for s in smps], [stat_deltas(s["stats_list"]) for s in smps])
@@ -110,9 +118,12 @@ def main() -> None:
     p.add_argument("--reward_dirs", nargs="+", required=True, help="trained reward model directories")
     p.add_argument("--dataset_dir", default=None, help="dataset directory (default: each model's own dataset)")
     p.add_argument("--neutral", type=int, default=200, help="neutral transitions sampled (default: %(default)s)")
+    p.add_argument("--fights_neutral", type=int, default=0,
+                   help="1: count fight messages as neutral transitions too (default: %(default)s)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     a = p.parse_args()
-    res = [check(Path(d), Path(a.dataset_dir) if a.dataset_dir else None, a.neutral) for d in a.reward_dirs]
+    res = [check(Path(d), Path(a.dataset_dir) if a.dataset_dir else None, a.neutral, bool(a.fights_neutral))
+           for d in a.reward_dirs]
     print(f"{'model':40s} own>neutral  top event (skill: message)                         opposite wins")
     for r in res:
         t = r["top_event"]

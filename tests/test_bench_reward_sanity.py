@@ -26,7 +26,9 @@ def test_probes_are_new_and_rule_positive():
 def test_neutral_samples_exclude_rule_events():
     base = [3, 40, 12, 14, 2, 1]
     samples = [{"msg_strs": ("", m), "stats_list": [base, base]} for m in ("The door opens.", "You kill the newt!",
-                                                                          "The door opens.", "It's a wall.")]
+                                                                          "The door opens.", "It's a wall.",
+                                                                          "You hit the gnome!")]
     samples.append({"msg_strs": ("", ""), "stats_list": [base, [4] + base[1:]]})  # a descent
     out = neutral_samples(samples, 10)
     assert sorted(s["msg_strs"][1] for s in out) == ["It's a wall.", "The door opens."]
+    assert len(neutral_samples(samples, 10, fights_neutral=True)) == 3
