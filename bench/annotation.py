@@ -1,6 +1,21 @@
-"""Annotation cost and speed, measured in one run.
+"""Annotation label quality, cost and speed, measured in one run.
 
-    python -m bench.annotation [--directory og_dataset] [--queries 24] [--rounds 3] [--threads 1]
+    python -m bench.annotation --compare_modes 1 [--directory og_dataset] [--probes 40] [--real 60]
+        [--generate_pairs 3] [--threads 1] [--skip_speed 1] [--json out.json]
+
+0. ``--compare_modes 1`` (issue 14): every labelling mode on the SAME dataset, per skill -
+   forced-choice accuracy on probe pairs (tie margin 0; goal >= 90 % every skill), and on real pairs
+   of the dataset where a caption rule speaks (up to ``--real`` per skill, same pairs for every
+   mode) the precision of the verdicts and the fraction answered (not tie) with the mode's shipped
+   tie margin (goal: precision >= 90 % with >= 60 % answered); LLM calls per annotated pair on the
+   whole dataset (counted exactly from its captions: pointwise = orderings x distinct rendered
+   captions of all five skills, score = 2 x distinct caption pairs per skill, generate = 1 x
+   distinct caption pairs per skill, retries not included); seconds per LLM call measured here and
+   the wall time extrapolated to 5 x 5,000 pairs on 2 cores (two chunk jobs of one thread each).
+   Modes: ``pointwise`` (prompt classify, this repo's mode for small base models), ``score``
+   (pairwise log-probs, prompt default), ``generate`` (the paper's verbatim prompt and parsing,
+   only ``--generate_pairs`` probe pairs per skill and a ``--generate_max_tokens`` cap: a 270M model
+   generates slowly) and ``rules`` (caption rules: the oracle, 100 % on rule pairs by construction).
 
 1. LLM calls per annotated pair on the shipped datasets (anchor: the original asks the LLM once per
    pair = 1.0; goal <= 0.5), counted by the real annotator (``annotate``) with an instant
@@ -222,6 +237,122 @@ def _prompts(directory: str) -> list[str]:
     return [spec.score_prompt(goal, *ds.pair_captions(i)) for i in range(ds.num_pairs)]
 
 
+# ---------------------------------------------------------------------------------------- modes
+MODE_SETUPS = {"pointwise": ("pointwise", "classify"), "score": ("score", "default"),
+               "generate": ("generate", "default"), "rules": ("rules", "default")}
+
+
+def rule_pairs(ds, skill: str, n: int, seed: int = 0) -> list[int]:
+    """Up to n pairs of the dataset on which the skill's caption rule speaks (seeded draw)."""
+    import random
+
+    from maestromotif.annotation.sanity import RULES
+
+    idx = [i for i in range(ds.num_pairs) if RULES[skill](*ds.pair_captions(i)) is not None]
+    random.Random(seed).shuffle(idx)
+    return sorted(idx[:n])
+
+
+def exact_calls_per_pair(directory: str) -> dict:
+    """LLM calls a first labelling of all five skills' datasets needs, per annotated pair."""
+    from maestromotif.annotation.prompts import PromptLibrary
+
+    spec = PromptLibrary().prompt("classify").pointwise
+    pairs, captions, pair_q = 0, set(), 0
+    for skill in SKILL_NAMES:
+        ds = load_dataset(Path(directory) / f"{skill}.pkl")
+        pairs += ds.num_pairs
+        qs = set()
+        for i in range(ds.num_pairs):
+            a, b = ds.pair_captions(i)
+            if a != b:
+                qs.add(tuple(sorted((a, b))))
+            ra, rb = spec.render(a), spec.render(b)
+            if ra != rb:
+                captions.update((ra, rb))
+        pair_q += len(qs)
+    return {"pairs": pairs, "pointwise": spec.orderings * len(captions) / pairs, "score": 2 * pair_q / pairs,
+            "generate": pair_q / pairs, "rules": 0.0, "distinct_rendered_captions": len(captions),
+            "distinct_caption_pairs": pair_q}
+
+
+def compare_modes(directory: str, n_probes: int, n_real: int, n_generate: int, gen_tokens: int, threads: int,
+                  modes: list[str]) -> dict:
+    from maestromotif.annotation.sanity import probe_samples
+    from maestromotif.llm.llamacpp import LlamaCppBackend
+
+    calls = exact_calls_per_pair(directory)
+    out: dict = {"calls_per_pair": calls, "modes": {}}
+    be = LlamaCppBackend(n_threads=threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {}
+        for skill in SKILL_NAMES:
+            ds = load_dataset(Path(directory) / f"{skill}.pkl")
+            probes = probe_samples(skill, ds.samples, n_probes, seed=0)
+            real = [s for i in rule_pairs(ds, skill, n_real) for s in ds.pair(i)]
+            sets[skill] = {"probe": probes, "probe_generate": probes[:2 * n_generate], "real": real}
+        for name in modes:
+            mode, prompt = MODE_SETUPS[name]
+            res: dict = {"skills": {}}
+            llm_s = n_calls = 0.0
+            for skill in SKILL_NAMES:
+                row = {}
+                for kind in ("probe", "real"):
+                    smp = sets[skill]["probe_generate" if name == "generate" and kind == "probe" else kind]
+                    if name == "generate" and kind == "real":
+                        continue  # too slow for the real pairs; probes only
+                    d = Path(tmp) / name / kind
+                    save_dataset(d / f"{skill}.pkl", smp)
+                    cfg = AnnotationConfig(directory=str(d), goal_key=skill, backend="llamacpp", mode=mode,
+                                           prompt=prompt, preference_dir=f"{tmp}/{name}/{kind}-pref",
+                                           cache_dir=f"{tmp}/{name}/cache", logdir=None,
+                                           progress=0, batch_size=256, max_tokens=gen_tokens,
+                                           tie_margin=0.0 if kind == "probe" and mode != "generate" else None)
+                    c0 = be.calls
+                    run = annotate(cfg, backend=None if mode == "rules" else be)
+                    llm_s += run["llm_seconds"] if mode != "rules" else 0.0
+                    n_calls += be.calls - c0 if mode != "rules" else 0
+                    agr = run["heuristic_agreement"]
+                    if kind == "probe":
+                        row["probe_forced_choice"] = agr["rate"]
+                        row["probe_pairs"] = agr["rule_pairs"]
+                    else:
+                        ans = agr["agree"] + agr["wrong"]
+                        row.update(real_pairs=agr["rule_pairs"], real_precision=agr["precision"],
+                                   real_answered=ans / agr["rule_pairs"] if agr["rule_pairs"] else None)
+                res["skills"][skill] = row
+                print(f"  {name:9s} {skill:10s} {row}", flush=True)
+            s_per_call = llm_s / n_calls if n_calls else 0.0
+            cpp = calls[name]
+            res.update(llm_calls=int(n_calls), seconds_per_call=s_per_call, calls_per_pair=cpp,
+                       minutes_5x5000_on_2_cores=cpp * 25_000 * s_per_call / 2 / 60)
+            out["modes"][name] = res
+    be.close()
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "  - " if x is None else f"{100 * x:3.0f}%"
+
+
+def print_modes(res: dict) -> None:
+    c = res["calls_per_pair"]
+    print(f"\nLabelling modes on one dataset ({c['pairs']} pairs of five skills; {c['distinct_rendered_captions']} "
+          f"distinct rendered captions, {c['distinct_caption_pairs']} distinct caption pairs)")
+    print("  probe = forced-choice accuracy on probe pairs; real = precision / answered on real rule pairs")
+    head = "  mode      " + "".join(f"{s[:10]:>22s}" for s in SKILL_NAMES) + "   calls/pair  s/call  min(5x5000, 2 cores)"
+    print(head)
+    for name, r in res["modes"].items():
+        cells = []
+        for s in SKILL_NAMES:
+            row = r["skills"][s]
+            p = row.get("probe_forced_choice")
+            rp, ra = row.get("real_precision"), row.get("real_answered")
+            cells.append(f"{_pct(p)} {_pct(rp)}/{_pct(ra)}".rjust(22))
+        print(f"  {name:9s} " + "".join(cells) + f"   {r['calls_per_pair']:10.3f}  {r['seconds_per_call']:6.3f}  "
+              f"{r['minutes_5x5000_on_2_cores']:8.1f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--directory", default="og_dataset", help="shipped datasets (default: %(default)s)")
@@ -231,7 +362,24 @@ def main() -> None:
     p.add_argument("--skip_speed", type=int, default=0, help="1: skip the speed measurement")
     p.add_argument("--probes", type=int, default=40, help="probe pairs per skill for label sanity; 0 skips (default: %(default)s)")
     p.add_argument("--preference_dir", default="preference", help="shipped label files (default: %(default)s)")
+    p.add_argument("--compare_modes", type=int, default=0, help="1: only the mode comparison of issue 14 (section 0)")
+    p.add_argument("--modes", default="pointwise,score,generate,rules", help="modes compared (default: %(default)s)")
+    p.add_argument("--real", type=int, default=60, help="real rule pairs per skill compared (default: %(default)s)")
+    p.add_argument("--generate_pairs", type=int, default=3, help="probe pairs per skill in generate mode (default: %(default)s)")
+    p.add_argument("--generate_max_tokens", type=int, default=256, help="generate mode answer cap (default: %(default)s)")
+    p.add_argument("--json", default=None, help="also write all results to this JSON file")
     a = p.parse_args()
+    if a.compare_modes:
+        import subprocess
+
+        res = compare_modes(a.directory, a.probes, a.real, a.generate_pairs, a.generate_max_tokens, a.threads,
+                            a.modes.split(","))
+        res["load_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        print_modes(res)
+        print("  load: " + res["load_after"])
+        if a.json:
+            Path(a.json).write_text(json.dumps(res, indent=1, default=float))
+        return
     calls = calls_per_pair(a.directory)
     print("\nLLM calls per annotated pair on the shipped datasets (original: 1.0, goal <= 0.5):")
     for mode, c in calls.items():

@@ -7,7 +7,9 @@ each writes preference/<exp>.parts/chunk-<i>-of-<K>.jsonl and merges all parts i
 ends (or run `python -m scripts.merge_annotations`). Rerunning the same command resumes.
 
 Examples:
-  python -m scripts.annotate_pairs --directory og_dataset --goal_key descender            # embedded Gemma, score mode
+  python -m scripts.annotate_pairs --directory og_dataset --goal_key descender --prompt classify  # embedded Gemma, pointwise
+  python -m scripts.annotate_pairs --directory og_dataset --goal_key descender            # embedded Gemma, pairwise score mode
+  python -m scripts.annotate_pairs --goal_key descender --mode rules                      # caption-rule oracle (ablations only)
   python -m scripts.annotate_pairs --goal_key merchant --n-annotation-chunks 8 --chunk-number 3 \\
       --backend vllm --model meta-llama/Llama-3.1-70B-Instruct --tensor_parallel_size 8 --custom-annotator-string llama3_merchant_default
   python -m scripts.annotate_pairs --goal_key gold --dataset discoverer --prompt motif \\

@@ -2,6 +2,7 @@
 
 Examples:
   python -m scripts.collect_dataset --policy explore --num_pairs 1000 --out og_dataset --num_workers 2
+  python -m scripts.collect_dataset --policy scripted_skills --meta_policy travel --out og_dataset
   python -m scripts.collect_dataset --from_ttyrec nle_data/*.ttyrec3.bz2 --num_pairs 500 --out my_dataset
 """
 
@@ -20,8 +21,14 @@ _D = CollectConfig()
 
 @dataclass
 class CollectArgs:
-    policy: str = arg(_D.policy, "behaviour policy: 'random', 'explore' (map-reading heuristic) or the path of a "
+    policy: str = arg(_D.policy, "behaviour policy: 'random', 'explore' (map-reading heuristic), 'scripted_skills' "
+                                 "(hand-written skill controllers under a policy over skills) or the path of a "
                                  "trained skill-policy checkpoint/experiment dir")
+    meta_policy: str = arg(_D.meta_policy, "policy over skills for --policy scripted_skills or a checkpoint: a task "
+                                           "of rl_baseline/meta_policies (e.g. exploration, the training one; "
+                                           "levelupsell), an execution.py path, or for scripted_skills 'travel' "
+                                           "(exploration with shorter discoverer runs, 2-5 levels deep) (default: "
+                                           "scripted_skills: travel; a checkpoint: the one recorded with it)")
     num_pairs: int = arg(_D.num_pairs, "preference pairs per skill dataset, i.e. 2x this many transitions each")
     out: str = arg(_D.out, "output directory for <skill>.pkl files (and <skill>.npz, the same samples without "
                            "pickle)", aliases=("dataset_dir",))
@@ -47,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> CollectArgs:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
-    cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=a.skills, policy=a.policy,
+    cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=a.skills, policy=a.policy, meta_policy=a.meta_policy,
                         num_workers=a.num_workers, seed=a.seed, max_episode_steps=a.max_episode_steps,
                         keep_boring=a.keep_boring, pool_factor=a.pool_factor,
                         sampling=a.sampling)
@@ -74,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         from maestromotif.data.dataset import load_dataset
 
         pool = load_dataset(res.paths[cfg.skills[0]]).samples
+    from maestromotif.data.dataset import skill_events
+
+    ev, n = (res.events, res.pool_size) if res.events else (skill_events(pool), len(pool))
+    print(f"skill events in the pool of {n} transitions (per 1,000): "
+          + ", ".join(f"{k} {v} ({1000 * v / max(n, 1):.1f})" for k, v in ev.items()))
     summ = pool_summary(pool, a.top)
     print(f"most common messages ({summ['unique_messages']} distinct):")
     for msg, n in summ["most_common_messages"]:

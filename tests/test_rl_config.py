@@ -26,9 +26,9 @@ ORIGINAL_COMMAND = [
     "--reward_scale", "0.1", "--obs_scale", "255.0", "--train_for_env_steps", "4_000_000_000",
     "--save_every_steps", "50_000_000", "--keep_checkpoints", "5", "--stats_avg", "1000", "--seed", "2",
     "--code_seed", "42", "--reward_dir",
-    "['train_dir/skill_rewards/gemma270m_discoverer_default',\n'train_dir/skill_rewards/gemma270m_descender_default',"
-    "\n'train_dir/skill_rewards/gemma270m_ascender_default',\n'train_dir/skill_rewards/gemma270m_worshipper_default',"
-    "\n'train_dir/skill_rewards/gemma270m_merchant_default']",
+    "['train_dir/skill_rewards/gemma270m_discoverer_classify',\n'train_dir/skill_rewards/gemma270m_descender_classify',"
+    "\n'train_dir/skill_rewards/gemma270m_ascender_classify',\n'train_dir/skill_rewards/gemma270m_worshipper_classify',"
+    "\n'train_dir/skill_rewards/gemma270m_merchant_classify']",
     "--extrinsic_reward", "0.0", "--llm_reward", "0.1", "--train_dir", "train_dir/skill_policy/",
     "--experiment", "default",
 ]

@@ -32,7 +32,7 @@ from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_REWARDS = [ROOT / "train_dir" / "skill_rewards" / f"gemma270m_{s}_default" for s in SKILL_NAMES]
+SHIPPED_REWARDS = [ROOT / "train_dir" / "skill_rewards" / f"gemma270m_{s}_classify" for s in SKILL_NAMES]
 QUIET = {"log": lambda *a: None}
 
 
@@ -68,8 +68,9 @@ def _judge(chat) -> str:  # prefers the description that went down
 # -- artefacts know what they were made from ------------------------------------------------------
 def test_shipped_labels_refuse_another_dataset(tmp_path):
     cfg = RewardConfig.quick(ROOT / "og_dataset" / "ascender.pkl",
-                             ROOT / "preference" / "gemma270m_descender_default.npy", tmp_path)
-    with pytest.raises(UserError, match="annotated on dataset content f3642e43107f0d72") as e:
+                             ROOT / "preference" / "gemma270m_descender_classify.npy", tmp_path)
+    want = json.loads((ROOT / "og_dataset" / "descender.meta.json").read_text())["fingerprint"]
+    with pytest.raises(UserError, match=f"annotated on dataset content {want}") as e:
         train_reward_model(cfg, **QUIET)
     assert "--dataset og_dataset/descender.pkl" in str(e.value)
 
@@ -106,11 +107,12 @@ def test_grown_dataset_leads_to_a_fresh_annotation_of_every_chunk(tmp_path):
 
 def test_reward_model_records_its_dataset_and_skill(tmp_path):
     out = train_reward_model(RewardConfig.quick(ROOT / "og_dataset" / "descender.pkl",
-                                                ROOT / "preference" / "gemma270m_descender_default.npy", tmp_path),
+                                                ROOT / "preference" / "gemma270m_descender_classify.npy", tmp_path),
                              **QUIET)
     side = json.loads((out / "checkpoint.json").read_text())
-    assert side["skill"] == "descender" and side["dataset_fingerprint"] == "f3642e43107f0d72"
-    assert load_checkpoint(out / "checkpoint.pt")["dataset_fingerprint"] == "f3642e43107f0d72"
+    want = json.loads((ROOT / "og_dataset" / "descender.meta.json").read_text())["fingerprint"]
+    assert side["skill"] == "descender" and side["dataset_fingerprint"] == want
+    assert load_checkpoint(out / "checkpoint.pt")["dataset_fingerprint"] == want
 
 
 def test_reward_dirs_in_the_wrong_order_are_refused_and_a_mapping_is_accepted():
@@ -138,20 +140,21 @@ def test_empty_dataset_is_refused_by_annotation(tmp_path):
 
 def test_all_tie_labels_are_refused_and_mostly_unknown_warns_with_numbers(tmp_path, capsys):
     ds = ROOT / "og_dataset" / "descender.pkl"
-    np.save(tmp_path / "tie.npy", np.full(1000, 2))
+    n = len(np.load(ROOT / "preference" / "gemma270m_descender_classify.npy"))
+    np.save(tmp_path / "tie.npy", np.full(n, 2))
     with pytest.raises(UserError, match="every usable label is a tie"):
         train_reward_model(RewardConfig.quick(ds, tmp_path / "tie.npy", tmp_path), **QUIET)
-    labels = np.load(ROOT / "preference" / "gemma270m_descender_default.npy")
-    labels[20:] = 3
+    labels = np.load(ROOT / "preference" / "gemma270m_descender_classify.npy")
+    labels[n // 50:] = 3  # 98 % unknown
     np.save(tmp_path / "few.npy", labels)
     train_reward_model(RewardConfig.quick(ds, tmp_path / "few.npy", tmp_path, val_fraction=0.0), **QUIET)
-    assert "WARNING: 980 of 1000 labels (98%)" in capsys.readouterr().err
+    assert f"WARNING: {n - n // 50} of {n} labels (98%)" in capsys.readouterr().err
 
 
 # -- numbers are finite -----------------------------------------------------------------------------
 def test_nonfinite_training_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     cfg = RewardConfig.quick(ROOT / "og_dataset" / "descender.pkl",
-                             ROOT / "preference" / "gemma270m_descender_default.npy", tmp_path,
+                             ROOT / "preference" / "gemma270m_descender_classify.npy", tmp_path,
                              reward_lr=1e3, batch_size=100, num_epochs=2)
     with pytest.raises(UserError, match="training stopped: (loss|non-finite).*last good checkpoint is kept"):
         train_reward_model(cfg, **QUIET)

@@ -38,8 +38,9 @@ import numpy as np
 
 from maestromotif.annotation.cache import AnswerCache, flip, pair_key
 from maestromotif.annotation.parsing import parse_answer
+from maestromotif.annotation.pointwise import CaptionCache, pair_label, score_captions
 from maestromotif.annotation.prompts import Goal, PromptLibrary, PromptSpec
-from maestromotif.annotation.sanity import agreement
+from maestromotif.annotation.sanity import RULES, agreement
 from maestromotif.annotation.store import LabelStore, chunk_range
 from maestromotif.data.dataset import FIRST, SECOND, TIE, UNKNOWN, dataset_path, label_counts, load_dataset
 from maestromotif.llm.base import BACKENDS, GenerationConfig, LLMBackend, backend_class, make_backend
@@ -49,7 +50,10 @@ from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_json
 from maestromotif.utils.jsonl import AppendLog, read_jsonl
 
-MODES = ("auto", "generate", "score")
+MODES = ("auto", "generate", "score", "pointwise", "rules")
+# modes that read log-probabilities (need backend.supports_score and a server that returns them)
+SCORING_MODES = ("score", "pointwise")
+RULES_ANNOTATOR = "rules"  # --mode rules: caption rules (oracle / upper bound), never an LLM
 # backend options the CLI can set; each backend takes the ones its constructor names
 BACKEND_OPTIONS = ("threads", "n_ctx", "batch_seqs", "base_url", "api_key_env", "concurrency", "timeout",
                    "max_retries", "tensor_parallel_size", "dtype", "device", "seed")
@@ -79,22 +83,29 @@ class AnnotationConfig:
                                                     "<annotator>_<goal_key>_<prompt> (as in the original)", group=FILES)
     annotator: str | None = arg(None, "annotator part of the file name (default: gemma270m for the embedded model, "
                                       "else from --model)", group=FILES)
-    prompt: str = arg("default", "prompt template name (templates/<name>.yaml: default, motif, motif_reworded) or "
-                                 "a file path", group=PROMPT)
+    prompt: str = arg("default", "prompt template name (templates/<name>.yaml: default, classify, motif, "
+                                 "motif_reworded) or a file path", group=PROMPT)
     prompt_dir: list[str] = arg([], "extra directory with templates/ and goals/ files, searched before the built-in "
                                     "ones (repeatable)", group=PROMPT)
-    mode: str = arg("auto", "generate: chat + parse the verdict (instruct models); score: compare the next-token "
-                            "log-probs of the answers in both orders (base/small models); auto: score for the "
-                            "embedded base model, else generate", choices=MODES, group=PROMPT)
-    tie_margin: float | None = arg(None, "score mode: |order-averaged log-prob margin| below this is a tie "
-                                         "(default: the prompt file's)", group=PROMPT)
+    mode: str = arg("auto", "generate: chat + parse the verdict (instruct models, the paper's prompt); score: "
+                            "compare the next-token log-probs of '1'/'2' in both orders; pointwise: classify each "
+                            "distinct caption once for all skills (small base models, --prompt classify; "
+                            "docs/annotation.md); rules: caption rules, no LLM - an oracle/upper bound for "
+                            "ablations, never a default; auto: pointwise for a pointwise-only prompt or the "
+                            "embedded model with --prompt classify, score for the embedded model with a pairwise "
+                            "prompt, else generate", choices=MODES, group=PROMPT)
+    tie_margin: float | None = arg(None, "score/pointwise mode: |margin| below this is a tie (score: order-averaged "
+                                         "log-prob margin; pointwise: difference of the captions' skill "
+                                         "probabilities) (default: the prompt file's)", group=PROMPT)
     backend: str = arg("llamacpp", "llamacpp (embedded/any GGUF), transformers, openai (OpenAI-compatible server), "
                                    "hf_inference (huggingface_hub), vllm (GPU nodes)", choices=tuple(sorted(BACKENDS)),
                         group=LLM)
     model: str | None = arg(None, "model: GGUF path or 'embedded' (llamacpp), HF id/path (transformers, vllm), "
                                   "served model name (openai, hf_inference) (default: the embedded Gemma 3 270M "
                                   "for llamacpp)", group=LLM)
-    batch_size: int = arg(32, "distinct caption pairs per LLM batch; labels are saved after each batch", group=LLM)
+    batch_size: int | None = arg(None, "distinct caption pairs per LLM batch (pointwise: captions; each batch "
+                                       "evaluates the examples once per ordering, so it is larger); labels are "
+                                       "saved after each batch (default: 32, pointwise 256)", group=LLM)
     max_tokens: int = arg(1024, "generate mode: answer length cap", group=LLM)
     temperature: float = arg(0.0, "generate mode: sampling temperature, 0 = greedy", group=LLM)
     top_p: float = arg(1.0, "generate mode: nucleus sampling", group=LLM)
@@ -124,7 +135,9 @@ class AnnotationConfig:
     progress: bool = arg(True, "tqdm progress bar", group=FILES)
 
 
-def default_annotator(backend: str, model: str | None) -> str:
+def default_annotator(backend: str, model: str | None, mode: str | None = None) -> str:
+    if mode == "rules":
+        return RULES_ANNOTATOR
     if backend == "llamacpp" and (model is None or model == "embedded"):
         return "gemma270m"  # the team's name for labels made with the embedded Gemma 3 270M
     if model is None:
@@ -137,7 +150,9 @@ def experiment_name(cfg: AnnotationConfig, prompt: PromptSpec) -> str:
     """The original's naming: --custom-annotator-string replaces the whole file stem."""
     if cfg.custom_annotator_string:
         return cfg.custom_annotator_string
-    return f"{cfg.annotator or default_annotator(cfg.backend, cfg.model)}_{cfg.goal_key}_{prompt.name}"
+    mode = resolve_mode(cfg, prompt)
+    what = "captionrules" if mode == "rules" else prompt.name  # rules ignore the prompt
+    return f"{cfg.annotator or default_annotator(cfg.backend, cfg.model, mode)}_{cfg.goal_key}_{what}"
 
 
 def resolve_mode(cfg: AnnotationConfig, prompt: PromptSpec) -> str:
@@ -147,6 +162,8 @@ def resolve_mode(cfg: AnnotationConfig, prompt: PromptSpec) -> str:
         return cfg.mode
     # The embedded Gemma 3 270M is a base model: it cannot follow the chain-of-thought instruction.
     base = cfg.backend == "llamacpp" and cfg.model in (None, "embedded")
+    if prompt.pointwise is not None and (base or not prompt.template):
+        return "pointwise"
     return "score" if base and prompt.score is not None else "generate"
 
 
@@ -163,7 +180,12 @@ def build_backend(cfg: AnnotationConfig) -> LLMBackend:
 def fingerprint(cfg: AnnotationConfig, backend: LLMBackend, prompt: PromptSpec, goal: Goal, mode: str,
                 tie_margin: float) -> dict[str, Any]:
     """What decides an answer (the answer-cache key; resuming under a different one is refused)."""
+    if mode == "rules":
+        return {"mode": mode, "rules": "maestromotif.annotation.sanity.RULES", "goal": goal.key}
     desc = backend.describe()
+    if mode == "pointwise":  # no goal text: one caption score serves every skill of the prompt's table
+        return {"backend": desc.get("backend"), "model": desc.get("model", cfg.model), "mode": mode,
+                "prompt": {"name": prompt.name, "pointwise": prompt.pointwise.fingerprint()}}
     fp: dict[str, Any] = {"backend": desc.get("backend"), "model": desc.get("model", cfg.model), "mode": mode,
                           "prompt": prompt.fingerprint(), "goal": goal.text}
     if mode == "score":  # answers are cached as margins d, so any tie_margin reuses them
@@ -254,24 +276,34 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
     if k < 1 or not 0 <= c < k:
         raise UserError(f"chunk {c} of {k} does not exist", expected="--n-annotation-chunks K >= 1 and "
                         "0 <= --chunk-number < K", fix="Slurm: --chunk-number $SLURM_ARRAY_TASK_ID with --array=0-(K-1)")
+    mode = resolve_mode(cfg, prompt)
+    if cfg.batch_size is None:
+        # pointwise: every batch evaluates the examples' prefix once per ordering, so batches are large
+        cfg = dataclasses.replace(cfg, batch_size=256 if mode == "pointwise" else 32)
     if cfg.batch_size < 1:
         raise UserError(f"--batch_size {cfg.batch_size} is not positive", expected="an integer >= 1")
-    mode = resolve_mode(cfg, prompt)
-    if mode == "score":
-        prompt.score_prompt(goal.text, "", "")  # raises a UserError when the prompt has no score section
-    tie_margin = cfg.tie_margin if cfg.tie_margin is not None else (prompt.score.tie_margin if prompt.score else 0.0)
+    _check_prompt(mode, prompt, cfg.goal_key)
+    default_margin = {"score": prompt.score.tie_margin if prompt.score else 0.0,
+                      "pointwise": prompt.pointwise.tie_margin if prompt.pointwise else 0.0}.get(mode, 0.0)
+    tie_margin = cfg.tie_margin if cfg.tie_margin is not None else default_margin
     exp = experiment_name(cfg, prompt)
     store = LabelStore(cfg.preference_dir, exp, ds.num_pairs)
     lo, hi = chunk_range(ds.num_pairs, k, c)
 
-    own_backend = backend is None
-    backend = backend or build_backend(cfg)
-    if mode == "score" and not backend.supports_score:
-        raise UserError(f"backend '{backend.name}' cannot score options", expected="--mode generate",
-                        fix="use --mode generate, or a backend with log-probs (llamacpp, transformers, openai, vllm)")
+    own_backend = backend is None and mode != "rules"
+    backend = backend or (None if mode == "rules" else build_backend(cfg))
+    if mode in SCORING_MODES and not backend.supports_score:
+        raise UserError(f"backend '{backend.name}' cannot read log-probabilities, which --mode {mode} needs",
+                        expected="--mode generate (any backend) or --mode rules (caption rules, no LLM)",
+                        fix="use one of those, or a backend with log-probs for score/pointwise "
+                            "(llamacpp, transformers, vllm, openai against a server that returns logprobs)")
     try:
         fp = fingerprint(cfg, backend, prompt, goal, mode, tie_margin)
-        setup = {**fp, "tie_margin": tie_margin if mode == "score" else None}  # what made the labels
+        # what made the labels (the .config.json sidecar): mode, prompt, model, goal, tie margin
+        setup = {**fp, "goal": fp.get("goal", goal.text),
+                 "tie_margin": tie_margin if mode in SCORING_MODES else None}
+        if mode == "pointwise":
+            setup["skill_labels"] = dict(prompt.pointwise.skills)[cfg.goal_key]
         with store.chunk_lock(c, k):  # a second job on this chunk is refused, not run twice
             if _check_config(store, cfg, setup, ds_path, ds.fingerprint):
                 store.discard_all()  # --ignore-existing 1 on a changed dataset: no old label can be kept
@@ -280,7 +312,8 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
             save_config(store.config_path, cfg, fingerprint=setup, fingerprint_hash=config_hash(setup),
                         dataset=str(ds_path), num_pairs=ds.num_pairs, experiment=exp,
                         dataset_fingerprint=ds.fingerprint)
-            summary = _run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
+            run = _run_captionwise if mode in ("pointwise", "rules") else _run
+            summary = run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
     finally:
         if own_backend:
             backend.close()
@@ -401,33 +434,165 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
     if convlog is not None:
         convlog.close()
 
+    return _finish(cfg, ds, store, lo, hi, backend, exp, mode, tie_margin, t_start, llm_seconds,
+                   n_new=len(new_labels), todo=len(todo), sources=sources, queries=len(ordered),
+                   retries=annotator.retries, unparseable=unparseable, calls0=calls0)
+
+
+def _check_prompt(mode: str, prompt: PromptSpec, goal_key: str) -> None:
+    """The prompt has what the mode needs (clear errors before any model loads)."""
+    if mode == "score":
+        prompt.score_prompt("", "", "")  # raises a UserError when the prompt has no score section
+    elif mode == "generate" and not prompt.template:
+        raise UserError(f"prompt '{prompt.name}' has no pairwise 'template' for --mode generate",
+                        path=prompt.path or None, fix="use --mode pointwise with it, or --prompt default")
+    elif mode == "pointwise":
+        if prompt.pointwise is None:
+            raise UserError(f"prompt '{prompt.name}' has no 'pointwise' section", path=prompt.path or None,
+                            expected="a prompt file with pointwise: (e.g. the built-in 'classify')",
+                            fix="pass --prompt classify, or use --mode score/generate with this prompt")
+        prompt.pointwise.skill_labels(goal_key, prompt.path)
+    elif mode == "rules" and goal_key not in RULES:
+        raise UserError(f"no caption rule for goal '{goal_key}'", expected=f"one of {', '.join(RULES)}",
+                        fix="use an LLM mode (generate, score, pointwise) for this goal")
+
+
+def _run_captionwise(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend | None,
+                     prompt: PromptSpec, goal: Goal, mode: str, tie_margin: float, fp: dict[str, Any], exp: str,
+                     t_start: float) -> dict[str, Any]:
+    """--mode pointwise (each distinct rendered caption scored once, cached for every skill) and
+    --mode rules (caption rules, no LLM): same part files, summaries and resumption as pairwise modes."""
+    done = store.done(retry_unparseable=bool(cfg.retry_unparseable))
+    todo = [i for i in range(lo, hi) if i not in done]
+    part = AppendLog(store.part_path(cfg.chunk_number, cfg.n_annotation_chunks))
+    convlog = None
+    if cfg.logdir and mode == "pointwise":
+        convlog = AppendLog(Path(cfg.logdir) / exp / f"chunk-{cfg.chunk_number}-of-{cfg.n_annotation_chunks}.jsonl")
+        convlog.write([{"run_start": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
+                        "argv": sys.argv, "mode": mode, "experiment": exp}])
+    sources: Counter[str] = Counter()
+    calls0 = backend.calls if backend is not None else 0
+    pbar = _progress(len(todo), bool(cfg.progress), f"{exp} chunk {cfg.chunk_number}/{cfg.n_annotation_chunks}")
+
+    def emit(records: list[dict[str, Any]]) -> None:
+        for r in records:
+            sources[r["s"]] += 1
+        part.write(records)
+        part.sync()
+        pbar.update(len(records))
+
+    t_llm = time.time()
+    if mode == "rules":
+        rule = RULES[cfg.goal_key]
+        recs = []
+        for i in todo:
+            a, b = ds.pair_captions(i)
+            want = rule(a, b)
+            recs.append({"i": i, "l": TIE if want is None else want, "s": "same" if a == b else "rule"})
+        emit(recs)
+        queries = 0
+    else:
+        spec = prompt.pointwise
+        cols = spec.skill_labels(cfg.goal_key, prompt.path)
+        cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.preference_dir) / ".answer_cache"
+        cache = CaptionCache(cache_dir, fp, len(spec.labels), read=bool(cfg.use_cache))
+        rendered: dict[int, tuple[str, str]] = {}
+        missing: dict[str, None] = {}  # rendered captions to score, in order of first use
+        same = []
+        for i in todo:
+            a, b = ds.pair_captions(i)
+            ra, rb = spec.render(a), spec.render(b)
+            if ra == rb:  # identical to the model: a tie without an LLM call
+                same.append({"i": i, "l": TIE, "s": "same"})
+                continue
+            rendered[i] = (ra, rb)
+            for r in (ra, rb):
+                if cache.get(r) is None:
+                    missing[r] = None
+        emit(same)
+        pending = list(rendered)
+        new_now: set[str] = set()
+
+        def ready() -> list[dict[str, Any]]:
+            out, rest = [], []
+            for i in pending:
+                ra, rb = rendered[i]
+                pa, pb = cache.get(ra), cache.get(rb)
+                if pa is None or pb is None:
+                    rest.append(i)
+                    continue
+                d = float(pa[cols].sum() - pb[cols].sum())
+                fresh = [r for r in (ra, rb) if r in new_now]
+                new_now.difference_update(fresh)  # the first pair using a new score counts as the LLM's
+                out.append({"i": i, "l": pair_label(d, tie_margin), "s": "llm" if fresh else "cache",
+                            "d": round(d, 5)})
+            pending[:] = rest
+            return out
+
+        emit(ready())  # pairs whose captions are all cached already
+        todo_caps = list(missing)
+        step = max(1, cfg.batch_size)
+        for s in range(0, len(todo_caps), step):
+            batch = todo_caps[s:s + step]
+            probs = score_captions(backend, spec, batch)
+            if not np.isfinite(probs).all():
+                raise UserError(f"backend '{backend.name}' returned no log-probabilities for the label words",
+                                expected="a backend/server that returns next-token logprobs (--mode pointwise)",
+                                fix="use --mode generate (chat answers) or --mode rules (caption rules, no LLM)")
+            for r, p in zip(batch, probs):
+                cache.put(r, p)
+                new_now.add(r)
+            cache.sync()  # the scores first: a crash before the labels costs no LLM call on rerun
+            if convlog is not None:
+                convlog.write([{"caption": r, "probs": dict(zip(spec.label_names, np.round(p, 4).tolist()))}
+                               for r, p in zip(batch, probs)])
+                convlog.sync()
+            emit(ready())
+        cache.close()
+        queries = len(todo_caps)
+    pbar.close()
+    part.close()
+    if convlog is not None:
+        convlog.close()
+    extra = {"distinct_captions_scored": queries} if mode == "pointwise" else {}
+    return _finish(cfg, ds, store, lo, hi, backend, exp, mode, tie_margin, t_start, time.time() - t_llm,
+                   n_new=len(todo), todo=len(todo), sources=sources, queries=queries, retries=0, unparseable=0,
+                   calls0=calls0, extra=extra)
+
+
+def _finish(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend | None, exp: str,
+            mode: str, tie_margin: float, t_start: float, llm_seconds: float, *, n_new: int, todo: int,
+            sources: Counter[str], queries: int, retries: int, unparseable: int, calls0: int = 0,
+            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the parts, write the chunk's run record and the experiment summary; returns the run."""
     labels = store.merge()
     wall = time.time() - t_start
     finished = sorted(i for i in store.done() if lo <= i < hi)  # agreement only on annotated pairs
     chunk_pairs = [ds.pair_captions(i) for i in finished]
-    calls = backend.calls - calls0
-    n_new = len(new_labels)
+    calls = backend.calls - calls0 if backend is not None else 0
     run = {
         "experiment": exp,
         "chunk": cfg.chunk_number,
         "n_chunks": cfg.n_annotation_chunks,
         "pairs": [lo, hi],
         "pairs_in_chunk": hi - lo,
-        "already_done": (hi - lo) - len(todo),
+        "already_done": (hi - lo) - todo,
         "annotated_now": n_new,
-        "sources": {"same": sources["same"], "cache": sources["cache"], "llm": sources["llm"]},
-        "queries": len(ordered),
+        "sources": {"same": sources["same"], "cache": sources["cache"], "llm": sources["llm"],
+                    **({"rule": sources["rule"]} if sources["rule"] else {})},
+        "queries": queries,
         "llm_calls": calls,
-        "retries": annotator.retries,
+        "retries": retries,
         "unparseable": unparseable,
-        "unparseable_rate": unparseable / len(ordered) if ordered else 0.0,
+        "unparseable_rate": unparseable / queries if queries else 0.0,
         "calls_per_pair": calls / n_new if n_new else 0.0,
         "seconds": round(wall, 2),
         "llm_seconds": round(llm_seconds, 2),
         "pairs_per_s": n_new / wall if wall > 0 else 0.0,
         "mode": mode,
-        "tie_margin": tie_margin if mode == "score" else None,
-        "backend": backend.describe(),
+        "tie_margin": tie_margin if mode in SCORING_MODES else None,
+        "backend": backend.describe() if backend is not None else None,
+        **(extra or {}),
         "labels_in_chunk": label_counts(labels[lo:hi]),
         "heuristic_agreement": agreement(cfg.goal_key, chunk_pairs, labels[finished]),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),

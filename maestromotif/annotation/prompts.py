@@ -26,8 +26,13 @@ Template file ``templates/<prompt>.yaml``::
       options: [" 1", " 2"]            # option texts for "description 1" and "description 2"
       tie_margin: 0.1                  # |order-averaged log-prob difference| below this -> tie
       compact: true                    # drop the captions' "X: did not change" lines
+    pointwise:                         # optional: pointwise mode (one score per caption for every
+      ...                              # skill; see maestromotif/annotation/pointwise.py and
+                                       # templates/classify.yaml). A file with only this section
+                                       # needs no 'template'/'system'/'retry'.
 
-Built in: templates ``default`` (MaestroMotif, verbatim from the paper), ``motif`` (Motif's prompt,
+Built in: templates ``default`` (MaestroMotif, verbatim from the paper), ``classify`` (pointwise mode
+for small base models, ours), ``motif`` (Motif's prompt,
 whose modifier slot takes goals ``defaultgoal``/``gold``/``stairs``/``combat``, or ``zeroknowledge``
 for the zero-knowledge prompt) and ``motif_reworded``; goals: the five skills verbatim from the
 paper plus Motif's modifiers.
@@ -41,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maestromotif.annotation.pointwise import PointwiseSpec, parse_pointwise
 from maestromotif.llm.base import Chat
 from maestromotif.utils.errors import UserError
 
@@ -76,6 +82,7 @@ class PromptSpec:
     score: ScoreSpec | None = None
     source: str = ""
     path: str = ""
+    pointwise: PointwiseSpec | None = None
 
     def user_message(self, goal: str, d1: str, d2: str) -> str:
         return self.template.format(goal=goal, description_1=d1, description_2=d2)
@@ -101,6 +108,8 @@ class PromptSpec:
         d = asdict(self)
         d.pop("path")
         d.pop("source")
+        if d.get("pointwise") is None:
+            d.pop("pointwise", None)  # keeps the keys of pairwise prompts' caches and label files unchanged
         return d
 
 
@@ -193,7 +202,10 @@ def parse_prompt(data: Any, path: Path) -> PromptSpec:
     if not isinstance(data, dict):
         raise UserError("is not a prompt file", path=path,
                         expected="a mapping with 'system', 'template', 'retry' (see maestromotif/annotation/prompts.py)")
-    template = _check_template(data.get("template"), "template", path)
+    pointwise = parse_pointwise(data["pointwise"], path) if data.get("pointwise") is not None else None
+    # a pointwise-only prompt (templates/classify.yaml) asks no pairwise question
+    template = "" if pointwise is not None and data.get("template") is None else \
+        _check_template(data.get("template"), "template", path)
     score = None
     if data.get("score") is not None:
         s = data["score"]
@@ -215,4 +227,5 @@ def parse_prompt(data: Any, path: Path) -> PromptSpec:
         score=score,
         source=str(data.get("source", "")),
         path=str(path),
+        pointwise=pointwise,
     )

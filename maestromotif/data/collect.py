@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from maestromotif.data.dataset import PairDataset, dataset_path, save_dataset
+from maestromotif.data.dataset import PairDataset, dataset_path, save_dataset, skill_events
 from maestromotif.skills.table import SKILL_NAMES, get_skill
 from maestromotif.utils.config import config_hash, to_dict
 from maestromotif.utils.errors import UserError
@@ -46,7 +46,8 @@ class CollectConfig:
     out: str = "og_dataset"
     num_pairs: int = 1000  # pairs per skill dataset
     skills: tuple[str, ...] = SKILL_NAMES
-    policy: str = "explore"  # "random", "explore" or a skill-policy checkpoint path
+    policy: str = "explore"  # "random", "explore", "scripted_skills" or a skill-policy checkpoint path
+    meta_policy: str = ""  # policy over skills of scripted_skills / a checkpoint ("" : its default)
     num_workers: int = 2
     seed: int = 0
     max_episode_steps: int = 2000
@@ -79,10 +80,11 @@ def _worker(cfg_dict: dict[str, Any], worker: int, target: int, start_shard: int
     env = make_env(max_episode_steps=cfg.max_episode_steps)
     # Distinct, reproducible seeds per worker and shard: a resumed run plays new episodes.
     episode_seed = (cfg.seed * 1_000_003 + worker * 10_007 + start_shard * 101) % (2**31)
-    policy = make_policy(cfg.policy, seed=episode_seed)
+    policy = make_policy(cfg.policy, seed=episode_seed, meta_policy=cfg.meta_policy or None)
     rng = random.Random(episode_seed)
     shard, buf, done_count = start_shard, [], 0
-    source = f"nle:{Path(cfg.policy).name if '/' in cfg.policy else cfg.policy}"
+    source = f"nle:{Path(cfg.policy).name if '/' in cfg.policy else cfg.policy}" + (
+        f"/{cfg.meta_policy}" if cfg.meta_policy else "")
     # The buffer counts: a target below one shard is reached before any shard is written.
     while done_count + len(buf) < target:
         obs, info = env.reset(seed=episode_seed)
@@ -136,7 +138,7 @@ def collect_pool(cfg: CollectConfig, show_progress: bool = True) -> list[dict[st
     shard_dir.mkdir(parents=True, exist_ok=True)
     stamp = shard_dir / "config.json"
     identity = config_hash(cfg, ignore=("num_workers", "num_pairs", "pool_factor", "skills", "out",
-                                        "shard_size", "sampling"))
+                                        "shard_size", "sampling") + (() if cfg.meta_policy else ("meta_policy",)))
     if stamp.exists():
         import json
         old = json.loads(stamp.read_text()).get("identity")
@@ -183,6 +185,7 @@ class CollectResult:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     pool_size: int = 0
     seconds: float = 0.0
+    events: dict[str, int] = field(default_factory=dict)  # skill events in the pool (data.dataset.skill_events)
 
 
 def build_datasets(pool: list[dict[str, Any]], cfg: CollectConfig, extra_meta: dict[str, Any] | None = None
@@ -245,6 +248,7 @@ def collect(cfg: CollectConfig, show_progress: bool = True) -> CollectResult:
     t0 = time.time()
     pool = collect_pool(cfg, show_progress)
     res = build_datasets(pool, cfg)
+    res.events = skill_events(pool)
     res.seconds = time.time() - t0
     return res
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -258,3 +259,25 @@ def load_labels(path: str | Path, num_pairs: int | None = None, dataset_path: st
 def label_counts(labels: Iterable[int]) -> dict[str, int]:
     c = Counter(int(x) for x in labels)
     return {LABEL_NAMES[k]: c.get(k, 0) for k in LABEL_NAMES}
+
+
+_KILL = re.compile(r"\bYou (kill|destroy)\b|\bis (killed|destroyed)\b")
+_ALTAR = re.compile(r"\baltar\b")
+_SHOP = re.compile(r"Welcome (again )?to [^!]*'s |\bYou sold\b|\boffers \d+ gold pieces? for\b")
+
+
+def skill_events(samples: list[dict[str, Any]]) -> dict[str, int]:
+    """How many transitions show each skill-relevant event: ``descents`` / ``ascents`` (dungeon level
+    up / down), ``gold`` (gold increased), ``kills``, ``altar`` (a message about an altar), ``shop``
+    (a shopkeeper's welcome, offer or a sale). Used to check that a dataset is rich in what the five
+    skills are about."""
+    out = dict.fromkeys(("descents", "ascents", "kills", "gold", "altar", "shop"), 0)
+    for sm in samples:
+        (a, b), msg = sm["stats_list"], sm["msg_strs"][1]
+        out["descents"] += b[0] > a[0]
+        out["ascents"] += b[0] < a[0]
+        out["gold"] += b[1] > a[1]
+        out["kills"] += bool(_KILL.search(msg))
+        out["altar"] += bool(_ALTAR.search(msg))
+        out["shop"] += bool(_SHOP.search(msg))
+    return {k: int(v) for k, v in out.items()}

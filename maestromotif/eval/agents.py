@@ -7,7 +7,7 @@ An :class:`Agent` is told about every observation the environment returns and an
     agent.skill                       # the running skill's name (None for agents without skills)
     agent.stats()                     # per-episode counters for the report (skill use, policy errors)
 
-Three agents, one table entry each (:data:`AGENTS`):
+Four agents, one table entry each (:data:`AGENTS`):
 
 - ``maestromotif``: the task's policy over skills (LLM-written ``execution.py``) run by the options
   framework (:class:`maestromotif.skills.options.OptionsController`) choosing which skill the trained
@@ -15,6 +15,9 @@ Three agents, one table entry each (:data:`AGENTS`):
 - ``random_skills``: the same skills, initiation and termination, but the next skill is drawn
   uniformly among those whose initiation holds (discoverer, descender and ascender always; the
   worshipper and the merchant when the task's ``skill_precondition`` says so);
+- ``scripted_skills``: the task's policy over skills, each skill executed by a hand-written
+  controller (:mod:`maestromotif.skills.scripted`) instead of the trained policy: the ceiling of the
+  hierarchy with competent skills;
 - ``random_actions``: uniform over the 28 actions.
 """
 
@@ -177,8 +180,10 @@ class AgentContext:
 class AgentSpec:
     name: str
     description: str
-    uses_skills: bool           # needs the skill policy checkpoint and the task's policy over skills
+    uses_skills: bool           # needs the task's policy over skills
     build: Callable[[AgentContext], Any]
+    uses_actor: bool = True     # with uses_skills: also needs the trained skill policy checkpoint
+    code: tuple[str, ...] = ()  # modules whose source decides the agent's play (part of the run key)
 
 
 def _controller(policy_cls: type, rng: random.Random):
@@ -196,10 +201,19 @@ def _random_skills(ctx: AgentContext):
     return SkillAgent("random_skills", _controller(cls, ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
 
 
+def _scripted_skills(ctx: AgentContext):
+    from maestromotif.skills.scripted import scripted_agent
+
+    return scripted_agent(ctx.policy_cls(), ctx.rng)
+
+
 AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
     AgentSpec("maestromotif", "the task's policy over skills running the trained skill policy", True, _maestromotif),
     AgentSpec("random_skills", "a uniformly random policy over the same skills (initiation and termination "
               "kept)", True, _random_skills),
+    AgentSpec("scripted_skills", "the task's policy over skills running hand-written skill controllers (a ceiling)",
+              True, _scripted_skills, uses_actor=False,
+              code=("maestromotif.skills.scripted", "maestromotif.skills.levelmap")),
     AgentSpec("random_actions", "uniformly random actions", False, lambda ctx: RandomActionAgent(ctx.rng)),
 )}
 AGENT_NAMES: tuple[str, ...] = tuple(AGENTS)
@@ -231,3 +245,18 @@ def parse_agents(text: str) -> list[str]:
                         expected=f"a comma-separated list of {', '.join(AGENT_NAMES)}",
                         fix="e.g. --agents maestromotif,random_skills,random_actions")
     return names
+
+
+def code_fingerprint(modules: tuple[str, ...]) -> str | None:
+    """A hash of the modules' source files: results of a changed hand-written agent are not mixed with
+    older ones (None when there are no modules)."""
+    if not modules:
+        return None
+    import hashlib
+    import importlib.util
+
+    h = hashlib.sha256()
+    for name in modules:
+        with open(importlib.util.find_spec(name).origin, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.agents import AGENTS, AgentContext, parse_agents, with_ceiling
+from maestromotif.eval.agents import AGENTS, AgentContext, code_fingerprint, parse_agents, with_ceiling
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
 from maestromotif.eval.recording import FrameRecorder, write_html
@@ -99,6 +99,11 @@ class EvalConfig:
     def uses_skills(self) -> bool:
         return any(AGENTS[a].uses_skills for a in self.agents)
 
+    @property
+    def uses_actor(self) -> bool:
+        """Some agent runs the trained skill policy (the scripted one needs only the policy over skills)."""
+        return any(AGENTS[a].uses_skills and AGENTS[a].uses_actor for a in self.agents)
+
 
 # ------------------------------------------------------------------------------------ inputs
 def meta_policy_file(cfg: EvalConfig, task: str) -> Path:
@@ -125,7 +130,7 @@ def checkpoint_key(cfg: EvalConfig) -> str:
 
 
 def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
-    ckpt = checkpoint_key(cfg) if cfg.uses_skills else None
+    ckpt = checkpoint_key(cfg) if cfg.uses_actor else None
     keys = {}
     for task in cfg.tasks:
         policy = None
@@ -139,10 +144,13 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
             policy = _sha256(path)
         for agent in cfg.agents:
             skills = AGENTS[agent].uses_skills
-            keys[(task, agent)] = config_hash({
-                "task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
-                "deterministic": cfg.deterministic if skills else None,
-                "checkpoint": ckpt if skills else None, "policy": policy if skills else None})
+            actor = skills and AGENTS[agent].uses_actor
+            key = {"task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
+                   "deterministic": cfg.deterministic if actor else None,
+                   "checkpoint": ckpt if actor else None, "policy": policy if skills else None}
+            if AGENTS[agent].code:  # only then: the keys of the other agents stay as they were
+                key["code"] = code_fingerprint(AGENTS[agent].code)
+            keys[(task, agent)] = config_hash(key)
     return keys
 
 

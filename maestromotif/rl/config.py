@@ -21,7 +21,7 @@ from maestromotif.utils.cli import parse_bool
 from maestromotif.utils.errors import UserError
 
 ENV_NAME = "nle_maestro"
-DEFAULT_REWARD_DIRS = tuple(f"train_dir/skill_rewards/gemma270m_{s}_default" for s in SKILL_NAMES)
+DEFAULT_REWARD_DIRS = tuple(f"train_dir/skill_rewards/gemma270m_{s}_classify" for s in SKILL_NAMES)
 
 
 def str2bool(v: Any) -> bool:
