@@ -365,10 +365,11 @@ class Stairs:
             x, y = w.pos
             w.lvl.mem[y, x] = ord(".")
         if w.map.under == c:
-            if not (self.action == "up" and w.map.key == (0, 1)):  # '<' on level 1 leaves the game
-                w.lvl.used_stairs.add(w.pos)
-                return A[self.action]
-        stairs = [s for s in w.lvl.find(c) if s != w.pos and not (self.action == "up" and w.map.key == (0, 1))]
+            # On level 1, '<' asks "Still climb?", which the environment declines: the hero stays, and
+            # the question is what "try to quit NetHack" (Golden Exit) asks for.
+            w.lvl.used_stairs.add(w.pos)
+            return A[self.action]
+        stairs = [s for s in w.lvl.find(c) if s != w.pos]
         fresh = [s for s in stairs if s not in w.lvl.used_stairs] or stairs
         if fresh:
             goal = np.zeros(w.lvl.mem.shape, dtype=bool)
