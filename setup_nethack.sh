@@ -5,8 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python}
 "$PY" - <<'PYEOF'
-import os
-os.environ.setdefault("USER", "agent")
 from maestromotif.nethack.options import nle_options
 from maestromotif.nethack.env import make_env
 from maestromotif.nethack.obs import message_text

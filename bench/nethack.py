@@ -12,14 +12,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
 import numpy as np
 import torch
-
-os.environ.setdefault("USER", "agent")
 
 
 def _steps_per_s(env, n: int, seed: int, actions: np.ndarray) -> float:

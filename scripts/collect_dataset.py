@@ -8,56 +8,53 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 
-from maestromotif.data.collect import CollectConfig, build_datasets, collect, pool_summary
+from maestromotif.data.collect import SAMPLING, CollectConfig, build_datasets, collect, pool_summary
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.utils.cli import arg, parse
 from maestromotif.utils.errors import UserError, run_cli
 
+_D = CollectConfig()
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    d = CollectConfig()
-    p = argparse.ArgumentParser(prog="python -m scripts.collect_dataset", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", default=d.policy,
-                   help="behaviour policy: 'random', 'explore' (map-reading heuristic), 'scripted_skills' "
-                        "(hand-written skill controllers under a policy over skills) or the path of a "
-                        "trained skill-policy checkpoint/experiment dir (default: %(default)s)")
-    p.add_argument("--meta_policy", default=d.meta_policy,
-                   help="policy over skills for --policy scripted_skills or a checkpoint: a task of "
-                        "rl_baseline/meta_policies (e.g. exploration, the training one; levelupsell), an "
-                        "execution.py path, or for scripted_skills 'travel' (exploration with shorter "
-                        "discoverer runs, 2-5 levels deep) (default: scripted_skills: travel; a checkpoint: "
-                        "the one recorded with it)")
-    p.add_argument("--num_pairs", "--num-pairs", type=int, default=d.num_pairs,
-                   help="preference pairs per skill dataset, i.e. 2x this many transitions each (default: %(default)s)")
-    p.add_argument("--out", default=d.out, help="output directory for <skill>.pkl files (default: %(default)s)")
-    p.add_argument("--num_workers", "--num-workers", type=int, default=d.num_workers,
-                   help="parallel game processes (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of episodes and pairings (default: %(default)s)")
-    p.add_argument("--max_episode_steps", type=int, default=d.max_episode_steps,
-                   help="agent steps before an episode is cut (default: %(default)s)")
-    p.add_argument("--keep_boring", type=float, default=d.keep_boring,
-                   help="fraction kept of transitions with no message and no stat change (default: %(default)s)")
-    p.add_argument("--pool_factor", type=float, default=d.pool_factor,
-                   help="transitions collected = pool_factor x 2 x num_pairs; skills draw their pairs from "
-                        "this shared pool (default: %(default)s)")
-    p.add_argument("--sampling", default=d.sampling, choices=("informative", "uniform"),
-                   help="how each skill draws its samples from the pool: 'informative' weights rare captions "
-                        "and level/gold/XP changes up, 'uniform' is the original's (default: %(default)s)")
-    p.add_argument("--skills", nargs="+", default=list(d.skills), metavar="SKILL",
-                   help=f"skills to write a dataset for (default: all: {' '.join(SKILL_NAMES)})")
-    p.add_argument("--from_ttyrec", "--from-ttyrec", nargs="+", metavar="PATH",
-                   help="build the pool from ttyrec recordings (NLE savedir output or Dungeons-and-Data "
-                        "games) instead of playing")
-    p.add_argument("--top", type=int, default=15, help="most common messages shown in the summary (default: %(default)s)")
-    return p.parse_args(argv)
+
+@dataclass
+class CollectArgs:
+    policy: str = arg(_D.policy, "behaviour policy: 'random', 'explore' (map-reading heuristic), 'scripted_skills' "
+                                 "(hand-written skill controllers under a policy over skills, docs/scripted_skills.md) "
+                                 "or the path of a trained skill-policy checkpoint/experiment dir")
+    meta_policy: str = arg(_D.meta_policy, "policy over skills for --policy scripted_skills or a checkpoint: a task of "
+                                           "rl_baseline/meta_policies (e.g. exploration, the training one), an "
+                                           "execution.py path, or for scripted_skills 'travel' (exploration with "
+                                           "50-step discoverer runs, 2-5 levels deep); empty: scripted_skills uses "
+                                           "travel, a checkpoint the one recorded with it")
+    num_pairs: int = arg(_D.num_pairs, "preference pairs per skill dataset, i.e. 2x this many transitions each")
+    out: str = arg(_D.out, "output directory for <skill>.pkl files (and <skill>.npz, the same samples without "
+                           "pickle)", aliases=("dataset_dir",))
+    num_workers: int = arg(_D.num_workers, "parallel game processes (>= 1)")
+    seed: int = arg(_D.seed, "seed of episodes and pairings")
+    max_episode_steps: int = arg(_D.max_episode_steps, "agent steps before an episode is cut")
+    keep_boring: float = arg(_D.keep_boring, "fraction kept of transitions with no message and no stat change")
+    pool_factor: float = arg(_D.pool_factor, "transitions collected = pool_factor x 2 x num_pairs; skills draw their "
+                                             "pairs from this shared pool")
+    sampling: str = arg(_D.sampling, "how each skill draws its samples from the pool: 'informative' weights rare "
+                                     "captions and level/gold/XP changes up, 'uniform' is the original's",
+                        choices=tuple(SAMPLING))
+    skills: tuple[str, ...] = arg(tuple(_D.skills), f"skills to write a dataset for (all: {' '.join(SKILL_NAMES)})",
+                                  metavar="SKILL")
+    from_ttyrec: list[str] = arg([], "build the pool from ttyrec recordings (NLE savedir output or "
+                                     "Dungeons-and-Data games) instead of playing", metavar="PATH")
+    top: int = arg(15, "most common messages shown in the summary")
+
+
+def parse_args(argv: list[str] | None = None) -> CollectArgs:
+    return parse(CollectArgs, argv, prog="python -m scripts.collect_dataset", description=__doc__)
 
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
-    cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=tuple(a.skills), policy=a.policy, meta_policy=a.meta_policy,
+    cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=a.skills, policy=a.policy, meta_policy=a.meta_policy,
                         num_workers=a.num_workers, seed=a.seed, max_episode_steps=a.max_episode_steps,
                         keep_boring=a.keep_boring, pool_factor=a.pool_factor,
                         sampling=a.sampling)

@@ -11,12 +11,14 @@ import argparse
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from maestromotif.codegen.loop import CodegenConfig, GenerationFailed, generate
 from maestromotif.codegen.tasks import TASKS, task_names
 from maestromotif.codegen.validate import ValidationConfig, validate_file
 from maestromotif.llm import make_backend
 from maestromotif.skills.interface import meta_policy_path
+from maestromotif.utils.cli import arg, from_namespace, make_parser, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
 
 
@@ -32,50 +34,45 @@ def _backend_arg(text: str) -> tuple[str, object]:
     return key, {"true": True, "false": False}.get(value.lower(), value)
 
 
+_D = CodegenConfig()
+
+
+@dataclass
+class GenerateArgs:
+    task: str = arg("exploration", f"task to generate: one of {', '.join(TASKS)}, a comma-separated list, or 'all' "
+                                   "(exploration first: the nine tasks build on it)")
+    seed: int = arg(_D.seed, "code seed: the output folder seed<N> and the LLM sampling seed", aliases=("code_seed",))
+    backend: str = arg(_D.backend, "LLM backend name from maestromotif.llm (e.g. llamacpp, transformers, openai, "
+                                   "hf_inference, vllm; 'scripted' replays a JSON list of recorded answers given "
+                                   "as --model)")
+    model: str | None = arg(None, "model name/path for the backend; '{task}' in it is replaced by the task name "
+                                  "(e.g. code_generation/{task}/recorded_answers.json for the scripted backend)")
+    backend_arg: list[tuple] = arg([], "extra keyword argument for the backend constructor (repeatable), e.g. "
+                                       "base_url=http://127.0.0.1:8000/v1", type=_backend_arg, metavar="KEY=VALUE")
+    temperature: float = arg(_D.temperature, "sampling temperature (the original used 0.2)")
+    max_tokens: int = arg(_D.max_tokens, "largest answer, in tokens")
+    max_rewrites: int = arg(_D.max_rewrites, "rewrite rounds per stage after the first answer (failed run, 'no' "
+                                             "from the checker, or failed validation each cost one); when "
+                                             "exhausted nothing is written")
+    out: str = ws_arg("meta_policies", "root of the policies: <out>/<task>/seed<N>/execution.py")
+    prompt_dir: str = arg(_D.prompt_dir, "folder with the prompt templates and unit tests per task")
+    logdir: str = ws_arg("codegen_logs", "conversation logs (JSONL) and saved stages for resuming")
+    run_timeout: float = arg(_D.run_timeout, "seconds one unit-test run may take")
+    validate_timeout: float = arg(_D.validate_timeout, "seconds the random-call validation of a combined file may take")
+    restart: bool = arg(False, "ignore stage results saved by an earlier (interrupted) run")
+    note: str = arg("", "extra line(s) for the header of the written file (e.g. who wrote recorded answers)")
+    validate_only: bool = arg(False, "do not generate: validate the existing <out>/<task>/seed<N>/execution.py "
+                                     "file(s) and exit 1 if any fails")
+    workers: int = arg(min(4, os.cpu_count() or 1), "validations run in parallel with --validate_only (each in "
+                                                    "its own sandboxed process)")
+
+
 def parser() -> argparse.ArgumentParser:
-    d = CodegenConfig()
-    p = argparse.ArgumentParser(prog="python -m scripts.generate_code", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-
-    def add(*names: str, **kw: object) -> None:  # accept --a_b and --a-b, as the original's flags
-        spellings = list(names) + [n.replace("_", "-") for n in names if "_" in n]
-        p.add_argument(*spellings, **kw)
-
-    add("--task", default="exploration",
-        help=f"task to generate: one of {', '.join(TASKS)}, a comma-separated list, or 'all' "
-             "(exploration first: the nine tasks build on it)")
-    add("--seed", "--code_seed", dest="seed", type=int, default=d.seed,
-        help="code seed: the output folder seed<N> and the LLM sampling seed")
-    add("--backend", default=d.backend,
-        help="LLM backend name from maestromotif.llm (e.g. llamacpp, transformers, openai, hf_inference, vllm; "
-             "'scripted' replays a JSON list of recorded answers given as --model)")
-    add("--model", default=None,
-        help="model name/path for the backend; '{task}' in it is replaced by the task name "
-             "(e.g. code_generation/{task}/recorded_answers.json for the scripted backend)")
-    add("--backend_arg", action="append", type=_backend_arg, default=[], metavar="KEY=VALUE",
-        help="extra keyword argument for the backend constructor (repeatable), e.g. base_url=http://127.0.0.1:8000/v1")
-    add("--temperature", type=float, default=d.temperature, help="sampling temperature (the original used 0.2)")
-    add("--max_tokens", type=int, default=d.max_tokens, help="largest answer, in tokens")
-    add("--max_rewrites", type=int, default=d.max_rewrites,
-        help="rewrite rounds per stage after the first answer (failed run, 'no' from the checker, or failed "
-             "validation each cost one); when exhausted nothing is written")
-    add("--out", default=d.out, help="root of the policies: <out>/<task>/seed<N>/execution.py")
-    add("--prompt_dir", default=d.prompt_dir, help="folder with the prompt templates and unit tests per task")
-    add("--logdir", default=d.logdir, help="conversation logs (JSONL) and saved stages for resuming")
-    add("--run_timeout", type=float, default=d.run_timeout, help="seconds one unit-test run may take")
-    add("--validate_timeout", type=float, default=d.validate_timeout,
-        help="seconds the random-call validation of a combined file may take")
-    add("--restart", action="store_true", help="ignore stage results saved by an earlier (interrupted) run")
-    add("--note", default="", help="extra line(s) for the header of the written file (e.g. who wrote recorded answers)")
-    add("--validate_only", action="store_true",
-        help="do not generate: validate the existing <out>/<task>/seed<N>/execution.py file(s) and exit 1 if any fails")
-    add("--workers", type=int, default=min(4, os.cpu_count() or 1),
-        help="validations run in parallel with --validate_only (each in its own sandboxed process)")
-    return p
+    return make_parser(GenerateArgs, prog="python -m scripts.generate_code", description=__doc__)
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = parser().parse_args(argv)
+    a = from_namespace(GenerateArgs, parser().parse_args(argv))
     names = task_names(a.task)
     if a.validate_only:
         paths = [meta_policy_path(a.out, name, a.seed) for name in names]

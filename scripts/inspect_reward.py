@@ -15,37 +15,35 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from maestromotif.utils.cli import arg, parse, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m scripts.inspect_reward", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--experiment", help="reward model to inspect: <train_dir>/<experiment>/")
-    p.add_argument("--train_dir", "--train-dir", default="train_dir/skill_rewards",
-                   help="directory holding the experiment (default: %(default)s)")
-    p.add_argument("--reward_dir", "--reward-dir", help="the reward directory itself (instead of "
-                   "--train_dir/--experiment)")
-    p.add_argument("--dataset", help="dataset to rank (default: the one the model was trained on, as "
-                   "recorded in its config)")
-    p.add_argument("--top", type=int, default=15,
-                   help="captions shown at each end of the ranking; 0 skips the ranking (default: %(default)s)")
-    p.add_argument("--csv", help="also write the full ranking (rank,r_norm,count,message,deltas) to this CSV")
-    p.add_argument("--message", action="append", default=[],
-                   help="a caption to score (repeatable); may end with [dlvl,gold,hp,xl,hunger]")
-    p.add_argument("--deltas", default="0,0,0,0,0",
-                   help="stat deltas for --message/--stdin captions without brackets (default: %(default)s)")
-    p.add_argument("--stdin", action="store_true", help="read captions to score from stdin, one per line")
-    p.add_argument("--eps_quantile", "--eps-quantile", type=float, default=0.5,
-                   help="quantile whose value is the threshold eps shown (0: none) (default: %(default)s)")
-    p.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    a = p.parse_args(argv)
+@dataclass
+class InspectArgs:
+    experiment: str | None = arg(None, "reward model to inspect: <train_dir>/<experiment>/")
+    train_dir: str = ws_arg("skill_rewards", "directory holding the experiment")
+    reward_dir: str | None = arg(None, "the reward directory itself (instead of --train_dir/--experiment)")
+    dataset: str | None = arg(None, "dataset to rank (default: the one the model was trained on, as recorded in "
+                                    "its config)")
+    top: int = arg(15, "captions shown at each end of the ranking; 0 skips the ranking")
+    csv: str | None = arg(None, "also write the full ranking (rank,r_norm,count,message,deltas) to this CSV")
+    message: list[str] = arg([], "a caption to score (repeatable: --message A --message B, or --message A B); "
+                                 "may end with [dlvl,gold,hp,xl,hunger] (five integers)")
+    deltas: str = arg("0,0,0,0,0", "stat deltas for --message/--stdin captions without brackets")
+    stdin: bool = arg(False, "read captions to score from stdin, one per line")
+    eps_quantile: float = arg(0.5, "quantile whose value is the threshold eps shown (0: none)")
+    device: str = arg("cpu", "torch device")
+
+
+def parse_args(argv: list[str] | None = None) -> InspectArgs:
+    a = parse(InspectArgs, argv, prog="python -m scripts.inspect_reward", description=__doc__)
     if not a.reward_dir and not a.experiment:
-        p.error("give --experiment (with --train_dir) or --reward_dir")
+        raise UserError("no reward model named", fix="give --experiment (with --train_dir) or --reward_dir")
     return a
 
 
@@ -80,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows[-n:]:
                 print(f"  {row.r_norm:+8.3f}  x{row.count:<6d} {row.text}")
 
-    captions = [parse_caption(m, default_deltas) for m in a.message]
+    try:
+        captions = [parse_caption(m, default_deltas) for m in a.message]
+    except ValueError as e:
+        raise UserError(str(e), fix="write --message \"text [dlvl,gold,hp,xl,hunger]\" or use --deltas") from None
     if captions:
         print()
     for msg, d in captions:
@@ -91,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             print("type a caption (message [dlvl,gold,hp,xl,hunger]); Ctrl-D to quit")
         for line in sys.stdin:
             if line.strip() or not tty:
-                _score(sr, *parse_caption(line, default_deltas))
+                try:
+                    _score(sr, *parse_caption(line, default_deltas))
+                except ValueError as e:  # one bad line is reported, the others still scored
+                    print(f"  error: {e}", file=sys.stderr)
     return 0
 
 

@@ -10,27 +10,31 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass
 
 from maestromotif.annotation.merge import merge_experiments
-from maestromotif.utils.errors import run_cli
+from maestromotif.utils.cli import arg, parse, ws_arg
+from maestromotif.utils.errors import UserError, run_cli
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m scripts.merge_annotations", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--experiment", "--custom-annotator-string", "--custom_annotator_string", dest="experiment",
-                   action="append", default=[],
-                   help="label file stem <annotator>_<goal_key>_<prompt> to merge (repeatable)")
-    p.add_argument("--all", type=int, default=0, help="1: merge every experiment with a .parts directory (default: %(default)s)")
-    p.add_argument("--preference_dir", "--preference-dir", default="preference",
-                   help="directory of the label files (default: %(default)s)")
-    p.add_argument("--directory", default=None,
-                   help="dataset directory; the dataset is read from the experiment's .config.json when omitted")
-    p.add_argument("--goal_key", "--goal-key", default=None,
-                   help="dataset/goal of the experiment when it has no .config.json (default: read from it)")
-    return p.parse_args(argv)
+@dataclass
+class MergeArgs:
+    experiment: list[str] = arg([], "label file stem(s) <annotator>_<goal_key>_<prompt> to merge",
+                                aliases=("custom-annotator-string",))
+    all: bool = arg(False, "merge every experiment with a .parts directory (--all, --all 1, --all true)")
+    preference_dir: str = ws_arg("preference", "directory of the label files")
+    directory: str | None = arg(None, "dataset directory; read from the experiment's .config.json when omitted",
+                                aliases=("dataset_dir",))
+    goal_key: str | None = arg(None, "dataset/goal of the experiment when it has no .config.json "
+                                     "(default: read from it)")
+
+
+def parse_args(argv: list[str] | None = None) -> MergeArgs:
+    a = parse(MergeArgs, argv, prog="python -m scripts.merge_annotations", description=__doc__)
+    if not a.experiment and not a.all:
+        raise UserError("nothing to merge", fix="pass --experiment NAME (repeatable) or --all")
+    return a
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,37 +11,36 @@ own command resumes from its files); a changed setting reruns only the stages it
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 
 from maestromotif.pipeline.config import PRESETS, make_config
 from maestromotif.pipeline.runner import Pipeline
 from maestromotif.pipeline.stages import STAGE_NAMES
+from maestromotif.utils.cli import arg, parse
 from maestromotif.utils.errors import run_cli
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m scripts.pipeline", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workdir", required=True, help="folder holding every file of the run (resumable)")
-    p.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
-                   help="settings: 'tiny' (a laptop, ~30 min) or 'paper' (the paper's hyperparameters) "
-                        "(default: %(default)s)")
-    p.add_argument("--config", help="YAML/JSON file of settings overriding the preset (names: see "
-                                    "maestromotif/pipeline/config.py PipelineConfig)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one setting, e.g. --set eval_episodes=5 (repeatable; values parsed as JSON)")
-    p.add_argument("--stages", nargs="+", default=list(STAGE_NAMES), metavar="STAGE",
-                   help=f"stages to run (default: all: {' '.join(STAGE_NAMES)})")
-    p.add_argument("--force", action="append", default=[], metavar="STAGE",
-                   help="redo this stage from scratch even if it is up to date ('all' for every stage); repeatable")
-    p.add_argument("--reuse_code", "--reuse-code", type=int, choices=(0, 1), default=None,
-                   help="1: reuse the shipped policies over skills instead of generating them with the LLM "
-                        "(default: the preset's: tiny 1, paper 0)")
-    p.add_argument("--dry_run", "--dry-run", action="store_true",
-                   help="print the commands of every stage (a Slurm array for chunked annotation) and exit")
-    p.add_argument("--status", action="store_true", help="print how many units of each stage are done and exit")
-    return p.parse_args(argv)
+@dataclass
+class PipelineArgs:
+    workdir: str = arg(help="folder holding every file of the run (resumable)", required=True)
+    preset: str = arg("tiny", "settings: 'tiny' (a laptop, ~30 min) or 'paper' (the paper's hyperparameters)",
+                      choices=tuple(sorted(PRESETS)))
+    config: str | None = arg(None, "YAML/JSON file of settings overriding the preset (names: see "
+                                   "maestromotif/pipeline/config.py PipelineConfig)")
+    set: list[str] = arg([], "override one setting, e.g. --set eval_episodes=5 (repeatable; values parsed as JSON)",
+                         metavar="KEY=VALUE")
+    stages: list[str] = arg(list(STAGE_NAMES), "stages to run", metavar="STAGE")
+    force: list[str] = arg([], "redo this stage from scratch even if it is up to date ('all' for every stage); "
+                               "repeatable", metavar="STAGE")
+    reuse_code: bool | None = arg(None, "reuse the shipped policies over skills instead of generating them with "
+                                        "the LLM (default: the preset's: tiny 1, paper 0)")
+    dry_run: bool = arg(False, "print the commands of every stage (a Slurm array for chunked annotation) and exit")
+    status: bool = arg(False, "print how many units of each stage are done and exit")
+
+
+def parse_args(argv: list[str] | None = None) -> PipelineArgs:
+    return parse(PipelineArgs, argv, prog="python -m scripts.pipeline", description=__doc__)
 
 
 def main(argv: list[str] | None = None) -> int:

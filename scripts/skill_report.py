@@ -2,33 +2,48 @@
 
     python -m scripts.skill_report --policy train_dir/skill_policy/default --steps 24000
 
-Writes skill_report.json and skill_report.md beside the checkpoint (see maestromotif/rl/skill_report.py).
+Writes skill_report.json and skill_report.md to --out (default: skill_reports/<experiment>/, so the
+report shipped beside a checkpoint is never overwritten by a trial run; pass --out <experiment dir>
+to replace it on purpose). See maestromotif/rl/skill_report.py.
 """
 
-import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
+from maestromotif.utils.cli import arg, parse, ws_arg
 from maestromotif.utils.errors import run_cli
+
+
+@dataclass
+class SkillReportArgs:
+    policy: str = ws_arg("skill_policy/default", "experiment directory or checkpoint file of the skill policy")
+    meta_policy: str | None = arg(None, "policy over skills (execution.py); default: the one the policy was "
+                                        "trained with")
+    steps: int = arg(24_000, "agent steps per mode (all games together)")
+    envs: int = arg(8, "games run side by side (batched inference)")
+    max_episode_steps: int = arg(2_000, "episode length cap")
+    seed: int = arg(0, "game and sampling seed (same for every mode)")
+    deterministic: bool = arg(False, "argmax actions instead of sampling")
+    out: str | None = arg(None, "output directory (default: skill_reports/<experiment>/; the report shipped "
+                                "beside the checkpoint is replaced only when you name its directory)")
+
+
+def default_out(policy: str) -> Path:
+    p = Path(policy)
+    name = p.parent.name if p.is_file() or p.suffix else p.name
+    return Path("skill_reports") / (name or "default")
 
 
 def main(argv=None):
     from maestromotif.rl.skill_report import ReportConfig, report
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", default="train_dir/skill_policy/default",
-                   help="experiment directory or checkpoint file of the skill policy")
-    p.add_argument("--meta_policy", default=None,
-                   help="policy over skills (execution.py); default: the one the policy was trained with")
-    p.add_argument("--steps", type=int, default=24_000, help="agent steps per mode (all games together)")
-    p.add_argument("--envs", type=int, default=8, help="games run side by side (batched inference)")
-    p.add_argument("--max_episode_steps", type=int, default=2_000, help="episode length cap")
-    p.add_argument("--seed", type=int, default=0, help="game and sampling seed (same for every mode)")
-    p.add_argument("--deterministic", action="store_true", help="argmax actions instead of sampling")
-    p.add_argument("--out", default=None, help="output directory (default: the experiment directory)")
-    a = p.parse_args(argv)
+    a = parse(SkillReportArgs, argv, prog="python -m scripts.skill_report", description=__doc__)
     cfg = ReportConfig(policy=a.policy, meta_policy=a.meta_policy, steps=a.steps, envs=a.envs,
                        max_episode_steps=a.max_episode_steps, seed=a.seed, deterministic=a.deterministic)
-    report(cfg, a.out)
+    out = Path(a.out) if a.out else default_out(a.policy)
+    report(cfg, out)
+    print(f"wrote {out}/skill_report.md and .json")
 
 
 if __name__ == "__main__":

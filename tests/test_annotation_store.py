@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from maestromotif.annotation.cache import AnswerCache, pair_key
-from maestromotif.annotation.store import AppendLog, LabelStore, chunk_range, read_jsonl
+from maestromotif.annotation.store import LabelStore, chunk_range
 from maestromotif.data.dataset import FIRST, SECOND, TIE, UNKNOWN, load_labels
 from maestromotif.utils.io import atomic_save_npy
+from maestromotif.utils.jsonl import AppendLog, read_jsonl
 
 
 def test_chunk_ranges_cover_every_pair_once():

@@ -30,6 +30,7 @@ def test_collect_small(tmp_path):
     assert a != b  # different pairings of one pool
 
 
+@pytest.mark.slow
 def test_collect_resumes_after_kill(tmp_path, repo_root):
     out = tmp_path / "ds"
     cmd = [sys.executable, "-m", "scripts.collect_dataset", "--policy", "random", "--num_pairs", "150",

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("maestromotif.rl.actor")
 pytest.importorskip("maestromotif.skills.options")
 
-from maestromotif.eval import evaluator as E  # noqa: E402
+from maestromotif.eval import evaluator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 META = ROOT / "rl_baseline" / "meta_policies"
@@ -18,15 +18,15 @@ if not (META / "gnomish" / "seed42" / "execution.py").is_file():
 
 def _cfg(tmp_path, **kw):
     base = dict(tasks=["gnomish"], agents=["maestromotif", "random_skills"], episodes=2, max_episode_steps=120,
-                checkpoint=E.FRESH, meta_policies=str(META), out=str(tmp_path))
+                checkpoint=evaluator.FRESH, meta_policies=str(META), out=str(tmp_path))
     base.update(kw)
-    return E.EvalConfig(**base)
+    return evaluator.EvalConfig(**base)
 
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory):
     cfg = _cfg(tmp_path_factory.mktemp("r"))
-    r = E.EpisodeRunner(cfg, E.run_keys(cfg), slots=3)
+    r = evaluator.EpisodeRunner(cfg, evaluator.run_keys(cfg), slots=3)
     yield r
     r.close()
 
@@ -54,7 +54,7 @@ def test_an_episode_does_not_depend_on_what_is_batched_with_it(runner):
 
 
 def test_evaluate_runs_all_agents_in_worker_processes(tmp_path):
-    report = E.evaluate(_cfg(tmp_path, agents=["maestromotif", "random_skills", "random_actions"], num_workers=2,
+    report = evaluator.evaluate(_cfg(tmp_path, agents=["maestromotif", "random_skills", "random_actions"], num_workers=2,
                              envs_per_worker=2), show_progress=False)
     assert [(r["agent"], r["n"]) for r in report["rows"]] == [("maestromotif", 2), ("random_skills", 2),
                                                               ("random_actions", 2)]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from maestromotif.eval import evaluator as E
+from maestromotif.eval import evaluator
 from maestromotif.eval.agents import ALWAYS_AVAILABLE, RandomActionAgent, random_skill_policy
+from maestromotif.eval.deaths import CAUSES
 from maestromotif.eval.main_eval import eval_config_from_main_cfg
 from maestromotif.eval.report import markdown
 from maestromotif.nethack.env import make_env
@@ -28,20 +29,20 @@ def _cfg(out, **kw):
     base = dict(tasks=["gnomish", "transactions"], agents=["random_actions"], episodes=3, max_episode_steps=150,
                 out=str(out))
     base.update(kw)
-    return E.EvalConfig(**base)
+    return evaluator.EvalConfig(**base)
 
 
 def _outcomes(out):
-    recs = E.EpisodeStore(Path(out) / E.EPISODES_FILE).load()
+    recs = evaluator.EpisodeStore(Path(out) / evaluator.EPISODES_FILE).load()
     return sorted((r["task"], r["agent"], r["episode"], r["proxy"], r["exact"], r["steps"], r["end"]) for r in recs)
 
 
 def test_episode_records_and_report(tmp_path):
-    report = E.evaluate(_cfg(tmp_path), show_progress=False)
-    recs = E.EpisodeStore(tmp_path / E.EPISODES_FILE).load()
+    report = evaluator.evaluate(_cfg(tmp_path), show_progress=False)
+    recs = evaluator.EpisodeStore(tmp_path / evaluator.EPISODES_FILE).load()
     assert len(recs) == 6
     for r in recs:
-        assert set(E.EPISODE_FIELDS) - {"ttyrec", "html"} <= set(r)
+        assert set(evaluator.EPISODE_FIELDS) - {"ttyrec", "html"} <= set(r)
         assert r["steps"] <= 150 and r["end"] in ("max_steps", "success") or r["end"].isalpha()
         assert 0 < r["progression"] < 1 and r["turns"] > 0
     rows = {(r["task"], r["agent"]): r for r in report["rows"]}
@@ -50,49 +51,56 @@ def test_episode_records_and_report(tmp_path):
     for name in ("report.json", "report.csv", "report.md", "report.png", "eval_config.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert "| Gnomish Mines | random_actions | 3 |" in (tmp_path / "report.md").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert "Causes of the ends per agent" in md and "Ends (causes)" in md
+    for r in recs:
+        assert r["death"]["cause"] in CAUSES and (r["death"]["messages"] or r["death"]["cause"] in ("alive", "timeout"))
+    assert sum(rows[("gnomish", "random_actions")]["deaths"].values()) == 3
+    assert "deaths" in (tmp_path / "report.csv").read_text().splitlines()[0]
     assert json.loads((tmp_path / "report.json").read_text())["rows"][0]["task"] == "gnomish"
 
 
 def test_same_seed_same_episode_and_parallel_workers_agree(tmp_path):
-    E.evaluate(_cfg(tmp_path / "one"), show_progress=False)
-    E.evaluate(_cfg(tmp_path / "two", num_workers=2), show_progress=False)
+    evaluator.evaluate(_cfg(tmp_path / "one"), show_progress=False)
+    evaluator.evaluate(_cfg(tmp_path / "two", num_workers=2), show_progress=False)
     assert _outcomes(tmp_path / "one") == _outcomes(tmp_path / "two")
 
 
 def test_results_of_other_settings_are_not_mixed(tmp_path):
-    E.evaluate(_cfg(tmp_path, episodes=1), show_progress=False)
+    evaluator.evaluate(_cfg(tmp_path, episodes=1), show_progress=False)
     with pytest.raises(UserError, match="other settings"):
-        E.evaluate(_cfg(tmp_path, episodes=1, max_episode_steps=99), show_progress=False)
+        evaluator.evaluate(_cfg(tmp_path, episodes=1, max_episode_steps=99), show_progress=False)
     # more episodes with the same settings: only the new ones run
-    E.evaluate(_cfg(tmp_path, episodes=2), show_progress=False)
-    assert len(E.EpisodeStore(tmp_path / E.EPISODES_FILE).load()) == 4
+    evaluator.evaluate(_cfg(tmp_path, episodes=2), show_progress=False)
+    assert len(evaluator.EpisodeStore(tmp_path / evaluator.EPISODES_FILE).load()) == 4
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "scripts.evaluate", "--task", "gnomish", "--agents", "random_actions",
            "--episodes", "60", "--max_episode_steps", "400", "--out", str(out), "--progress", "False"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    episodes = out / E.EPISODES_FILE
+    episodes = out / evaluator.EPISODES_FILE
     deadline = time.time() + 60
     while time.time() < deadline and (not episodes.exists() or episodes.read_bytes().count(b"\n") < 5):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = len(E.EpisodeStore(episodes).load())
+    done_before = len(evaluator.EpisodeStore(episodes).load())
     assert 5 <= done_before < 60
     with open(episodes, "ab") as f:
         f.write(b'{"task": "gnomish", "agent": "rand')  # a torn line, as a kill mid-write would leave
-    cfg = E.EvalConfig(tasks=["gnomish"], agents=["random_actions"], episodes=60, max_episode_steps=400, out=str(out))
-    E.evaluate(cfg, show_progress=False)
-    recs = E.EpisodeStore(episodes).load()
+    cfg = evaluator.EvalConfig(tasks=["gnomish"], agents=["random_actions"], episodes=60, max_episode_steps=400, out=str(out))
+    evaluator.evaluate(cfg, show_progress=False)
+    recs = evaluator.EpisodeStore(episodes).load()
     assert sorted(r["episode"] for r in recs) == list(range(60))
 
 
 def test_record_keeps_ttyrecs_and_renders_html(tmp_path):
     rec = tmp_path / "rec"
-    E.evaluate(_cfg(tmp_path / "out", tasks=["gnomish"], episodes=2, record=str(rec)), show_progress=False)
-    recs = E.EpisodeStore(tmp_path / "out" / E.EPISODES_FILE).load()
+    evaluator.evaluate(_cfg(tmp_path / "out", tasks=["gnomish"], episodes=2, record=str(rec)), show_progress=False)
+    recs = evaluator.EpisodeStore(tmp_path / "out" / evaluator.EPISODES_FILE).load()
     ttyrecs = sorted(Path(r["ttyrec"]) for r in recs)
     assert [p.name for p in ttyrecs] == ["ep00000.ttyrec3.bz2", "ep00001.ttyrec3.bz2"]
     assert len(bz2.decompress(ttyrecs[0].read_bytes())) > 1000  # terminal output of the game
@@ -147,9 +155,9 @@ class Searcher:
 
 def test_episode_end_reasons():
     env = make_env(max_episode_steps=40)
-    rec = E.play(env, Searcher(), "transactions", game_seed=1)
+    rec = evaluator.play(env, Searcher(), "transactions", game_seed=1)
     assert (rec["steps"], rec["end"]) == (40, "max_steps") and rec["turns"] > 20  # a Monk is fast
-    rec = E.play(env, RandomActionAgent(random.Random(0)), "gnomish", game_seed=0)  # prays itself to death
+    rec = evaluator.play(env, RandomActionAgent(random.Random(0)), "gnomish", game_seed=2)  # dies within 40 steps
     assert rec["end"] == "died" and rec["steps"] < 40
     env.close()
 
@@ -157,7 +165,7 @@ def test_episode_end_reasons():
 def test_random_action_agent_plays_a_real_game():
     env = make_env(max_episode_steps=50)
     agent = RandomActionAgent(random.Random(0))
-    rec = E.play(env, agent, "gnomish", game_seed=3)
+    rec = evaluator.play(env, agent, "gnomish", game_seed=3)
     assert rec["steps"] <= 50 and rec["proxy"] is False and rec["exact"] is False
     env.close()
 
@@ -189,12 +197,12 @@ def test_cli_help_explains_every_flag():
 
 def test_bad_input_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="unknown task"):
-        E.evaluate(_cfg(tmp_path, tasks=["oracle"]), show_progress=False)
+        evaluator.evaluate(_cfg(tmp_path, tasks=["oracle"]), show_progress=False)
     with pytest.raises(UserError, match="unknown agent"):
-        E.evaluate(_cfg(tmp_path, agents=["llm"]), show_progress=False)
+        evaluator.evaluate(_cfg(tmp_path, agents=["llm"]), show_progress=False)
     with pytest.raises(UserError, match="policy over skills not found"):
-        E.evaluate(_cfg(tmp_path, agents=["random_skills"], meta_policies=str(tmp_path / "none"),
-                        checkpoint=E.FRESH), show_progress=False)
+        evaluator.evaluate(_cfg(tmp_path, agents=["random_skills"], meta_policies=str(tmp_path / "none"),
+                        checkpoint=evaluator.FRESH), show_progress=False)
 
 
 def test_markdown_shows_the_paper_next_to_maestromotif():
@@ -247,3 +255,20 @@ def test_html_player_shows_the_recorded_screens(tmp_path):
                          text=True, check=True).stdout
     for i, shown in zip(picks, json.loads(out)):
         assert shown.split("\n") == screens[i]
+
+
+def test_ceiling_flag_adds_the_scripted_agent_or_says_it_is_missing(monkeypatch, tmp_path):
+    from maestromotif.eval import agents
+
+    cfg = _cfg(tmp_path, agents=["maestromotif", "random_skills", "random_actions"], ceiling=True)
+    if agents.CEILING_AGENT not in agents.AGENTS:
+        with pytest.raises(UserError, match="scripted_skills.*not registered"):
+            cfg.validate()
+        spec = agents.AgentSpec(agents.CEILING_AGENT, "test stand-in", True, lambda ctx: None)
+        monkeypatch.setitem(agents.AGENTS, agents.CEILING_AGENT, spec)
+    assert cfg.validate().agents == ["maestromotif", "scripted_skills", "random_skills", "random_actions"]
+    assert agents.with_ceiling(["random_actions"]) == ["scripted_skills", "random_actions"]
+    from scripts.evaluate import parser
+
+    assert parser().parse_args(["--task", "all", "--ceiling"]).ceiling is True
+    assert parser().parse_args(["--task", "all"]).ceiling is False

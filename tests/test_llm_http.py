@@ -78,6 +78,7 @@ CHAT = [{"role": "system", "content": "You judge NetHack play."},
                                     "2: $ - 5 gold pieces."}]
 
 
+@pytest.mark.slow
 def test_openai_chat_and_score_on_a_real_server(server, token):
     be = make_backend("openai", model="gemma-270m", base_url=server, api_key_env=TOKEN_ENV, concurrency=2)
     out = be.chat([CHAT, CHAT], GenerationConfig(max_tokens=8, temperature=0.0))
@@ -92,6 +93,7 @@ def test_openai_chat_and_score_on_a_real_server(server, token):
     be.close()
 
 
+@pytest.mark.slow
 def test_openai_scores_agree_with_the_embedded_backend(server, token):
     from maestromotif.llm.llamacpp import LlamaCppBackend
 
@@ -105,6 +107,7 @@ def test_openai_scores_agree_with_the_embedded_backend(server, token):
     assert abs((http_lp[0, 0] - http_lp[0, 1]) - (local_lp[0, 0] - local_lp[0, 1])) < 0.3
 
 
+@pytest.mark.slow
 def test_wrong_token_fails_fast_without_leaking_it(server, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "wrong-token")
     be = make_backend("openai", model="gemma-270m", base_url=server, api_key_env=TOKEN_ENV, max_retries=3)
@@ -114,6 +117,7 @@ def test_wrong_token_fails_fast_without_leaking_it(server, monkeypatch):
     assert time.time() - t < 20 and "401" in str(e.value) and "wrong-token" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_hf_inference_client_against_the_same_server(server, token):
     be = make_backend("hf_inference", model="gemma-270m", base_url=server, api_key_env=TOKEN_ENV, concurrency=2)
     out = be.chat([CHAT, CHAT], GenerationConfig(max_tokens=8, temperature=0.0))
@@ -170,7 +174,7 @@ def test_openai_gives_up_after_max_retries(flaky):
     _Flaky.fail = 10
     try:
         be = make_backend("openai", model="m", base_url=flaky, max_retries=1, backoff=0.01)
-        with pytest.raises(RuntimeError, match="giving up after 2 attempts"):
+        with pytest.raises(UserError, match="gave up after 2 attempts"):
             be.chat([CHAT])
     finally:
         _Flaky.fail = 2
@@ -184,7 +188,7 @@ def test_openai_timeout_is_retried_then_reported():
     try:
         be = make_backend("openai", model="m", base_url=f"http://127.0.0.1:{srv.getsockname()[1]}/v1",
                           timeout=0.3, max_retries=1, backoff=0.01)
-        with pytest.raises(RuntimeError, match="Timeout"):
+        with pytest.raises(UserError, match="Timeout"):
             be.chat([CHAT])
     finally:
         srv.close()

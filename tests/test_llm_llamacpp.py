@@ -34,6 +34,7 @@ def test_embedded_model_is_the_packaged_gguf():
     assert path.read_bytes()[:4] == b"GGUF"
 
 
+@pytest.mark.slow
 def test_generation_is_greedy_and_deterministic_from_the_same_state(backend):
     chat = [{"role": "user", "content": "NetHack is a game where"}]
     backend.llm.reset()
@@ -44,6 +45,7 @@ def test_generation_is_greedy_and_deterministic_from_the_same_state(backend):
     assert backend.calls == 2
 
 
+@pytest.mark.slow
 def test_score_modes_agree_and_reuse_prefixes(backend):
     n_tokens = sum(len(backend.llm.tokenize(p.encode())) for p in PROMPTS)
     backend.batch_seqs = 4
@@ -66,6 +68,7 @@ def test_score_modes_agree_and_reuse_prefixes(backend):
     assert evaluated_walk < 0.6 * n_tokens and evaluated_batched < 0.8 * n_tokens
 
 
+@pytest.mark.slow
 def test_bad_options_and_models_are_user_errors(backend, tmp_path):
     with pytest.raises(UserError, match="distinct tokens"):
         backend.score_prompts(PROMPTS[:1], ["1", "1"])

@@ -65,7 +65,10 @@ def test_stairs_messages_survive(wiz):
 def test_macro_actions(wiz):
     wiz.reset(seed=5)
     _, _, _, _, info = _act(wiz, "eat")
-    assert info["messages"][0].startswith("What do you want to eat?")  # first item picked for us
+    assert info["messages"][0].startswith("What do you want to eat?")  # the agent answers (y: first item)
+    assert wiz.confirm_item_prompt()
+    obs, _, _, _, info = _act(wiz, "search")
+    assert message_text(obs["message"]) == "Never mind." and not info["just_eaten"]  # not y: cancelled
     obs, _, _, _, info = _act(wiz, "drop")
     assert message_text(obs["message"]) == "Never mind."  # nothing collected: starting kit is kept
     t0 = int(obs["blstats"][BL.TIME])

@@ -79,7 +79,7 @@ def _step(env, ctrl, name):
 
 def test_skills_terminate_and_switch_as_the_policy_says(wiz, policy_cls):
     obs, info = wiz.reset(seed=3)
-    ctrl = OptionsController(policy_cls, rng=random.Random(0))
+    ctrl = OptionsController(policy_cls, rng=random.Random(0), skill_time_unit="steps")
     assert ctrl.reset(obs, info) == 0 and ctrl.skill == "discoverer"
     # discoverer ends after 3 steps; the plan then runs the descender
     for expected in ("discoverer", "discoverer", "descender"):
@@ -133,7 +133,7 @@ def test_branch_depth_from_the_fork_level_and_the_mines(wiz, policy_cls):
     obs, info = wiz.reset(seed=3)  # this game's Mines fork is on level 2
     ctrl = OptionsController(policy_cls, rng=random.Random(0))
     ctrl.reset(obs, info)
-    assert ctrl.branch_depth == -1 and ctrl.player.branch_depth == -1
+    assert ctrl.branch_depth == -2 and ctrl.player.branch_depth == -2  # the original's "unknown"
     wizard.level_teleport(wiz, 2)
     wizard.reveal_map(wiz)
     _, obs = _step(wiz, ctrl, "search")

@@ -106,7 +106,7 @@ def test_reward_set_counts_per_episode_and_pays_the_running_skill(reward_dirs):
     assert rs.counts[DOWN.encode()] == 3
     assert rs.step(STONE, None, 1) == pytest.approx(rs.all_raw(STONE, None)[1])  # another message: N=1
     rs.reset()
-    assert rs.counts == {} and rs.step(DOWN, None, 1) == pytest.approx(r1)
+    assert len(rs.counts) == 0 and rs.step(DOWN, None, 1) == pytest.approx(r1)
     # each skill's model prefers its own favoured message over the others'
     for i, skill in enumerate(SKILL_NAMES):
         mine = rs.all_raw(FAVOURED[skill][1], None)[i]
@@ -140,6 +140,9 @@ def test_load_errors(reward_dirs, tmp_path):
     with pytest.raises(UserError, match="training is not finished"):
         SkillReward.load(d, eps_quantile=0)
     (d / "checkpoint.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(UserError, match="do not match the checksum in checkpoint.json"):
+        SkillReward.load(d, eps_quantile=0)
+    (d / "checkpoint.json").unlink()  # without the sidecar the load itself fails
     with pytest.raises(UserError, match="cannot be loaded"):
         SkillReward.load(d, eps_quantile=0)
 
@@ -164,3 +167,25 @@ def test_inspect_cli_ranks_the_dataset_and_scores_typed_captions(reward_dirs, ca
     assert run_cli(main, ["--reward_dir", str(d), "--top", "0", "--stdin"]) == 0
     assert "The grid bug bites!" in capsys.readouterr().out
     assert run_cli(main, ["--reward_dir", str(tmp_path / "none"), "--top", "0"]) == 2
+
+
+def test_message_counter_is_an_lru_of_msg_max_keys():
+    from maestromotif.reward.runtime import MessageCounter
+
+    c = MessageCounter(3)
+    assert [c.count(m) for m in (b"a", b"b", b"a", b"c")] == [1, 1, 2, 1]
+    assert c.count(b"d") == 1 and b"b" not in c  # b was the least recently seen: dropped
+    assert c.count(b"a") == 3 and c.count(b"b") == 1 and b"c" not in c  # a kept (seen recently)
+    unbounded = MessageCounter(0)
+    for i in range(100):
+        unbounded.count(bytes([i]))
+    assert len(unbounded) == 100 and unbounded.count(b"\0") == 2
+
+
+def test_reward_set_counts_with_the_original_cap(reward_dirs):
+    rs = SkillRewardSet.load(reward_dirs, eps_quantile=0.0, msg_max_keys=2)
+    assert rs.count(DOWN) == 1 and rs.count(DOWN) == 2
+    rs.count("a"), rs.count("b")  # two newer messages push DOWN out of the 2-key counter
+    assert rs.count(DOWN) == 1
+    r = rs.all_raw(DOWN, None)[0]
+    assert rs.score(DOWN, None, 0, 2) == pytest.approx(r / 8)  # eps_quantile 0: no threshold

@@ -247,6 +247,7 @@ def test_resume_after_kill_9_gives_the_uninterrupted_result(tmp_path):
 
 
 def test_cli_flags_accept_both_spellings_and_the_originals_command():
+    from maestromotif.workspace import workspace
     from scripts.train_reward import parse_args
 
     cfg = parse_args("--batch_size 1000 --num_workers 40 --reward_lr 1e-5 --num_epochs 20 --seed 777 "
@@ -254,7 +255,8 @@ def test_cli_flags_accept_both_spellings_and_the_originals_command():
                      "--train_dir train_dir/skill_rewards".split())
     assert (cfg.batch_size, cfg.num_workers, cfg.reward_lr, cfg.num_epochs, cfg.seed) == (1000, 40, 1e-5, 20, 777)
     assert cfg.dataset_path == Path("og_dataset/descender.pkl")
-    assert cfg.labels_path == Path("preference/gemma270m_descender_default.npy")
+    # not given: the default follows the workspace (maestromotif/workspace.py), not the current directory
+    assert cfg.labels_path == workspace().preference / "gemma270m_descender_default.npy"
     assert cfg.out_dir == Path("train_dir/skill_rewards/gemma270m_descender_default")
     assert cfg.keep_deltas == ("dlvl",)
     cfg = parse_args("--batch-size 8 --reward-lr 0.1 --keep-deltas all --experiment a_merchant_b --progress 0".split())

@@ -100,7 +100,7 @@ def test_missing_reward_dir_fails_before_any_worker(tmp_path):
 def test_missing_or_invalid_meta_policy_fails_before_any_worker(tmp_path):
     with pytest.raises(UserError, match="policy over skills not found"):
         main(_argv(tmp_path, "--llm_reward", "0", "--meta_policy_dir", str(tmp_path / "none")))
-    with pytest.raises(UserError, match="not usable.*SyntaxError|not usable.*cannot be imported"):
+    with pytest.raises(UserError, match="not usable.*SyntaxError|not usable.*cannot be imported|refused by the code screen.*syntax error"):
         main(_argv(tmp_path, "--llm_reward", "0", "--meta_policy", _policy(tmp_path, "class NetHackPlayer(:\n")))
     bad_skill = GOOD_POLICY.replace('return "descender" if', 'return "flyer" if')
     with pytest.raises(UserError, match="returned 'flyer'"):

@@ -47,20 +47,31 @@ class CountingRewards:
 
     def __init__(self):
         self.calls = []
+        self.counts = {}
 
     def reset(self):
         self.calls.clear()
+        self.counts.clear()
+
+    def count(self, message):
+        k = bytes(message).rstrip(b"\0")
+        self.counts[k] = self.counts.get(k, 0) + 1
+        return self.counts[k]
+
+    def score(self, message, deltas, skill_index, n):
+        self.calls.append((bytes(message).rstrip(b"\0"), tuple(deltas), skill_index, n))
+        return float(skill_index + 1)
 
     def step(self, message, deltas, skill_index):
-        self.calls.append((bytes(message).rstrip(b"\0"), tuple(deltas), skill_index))
-        return float(skill_index + 1)
+        return self.score(message, deltas, skill_index, self.count(message))
 
 
 @pytest.mark.parametrize("encoder", sorted(VIEW_SHAPES))
 def test_env_observations_rewards_and_episode_stats(policy_path, encoder):
     rewards = CountingRewards()
     cfg = SkillEnvConfig(meta_policy=policy_path, encoder=encoder, llm_reward=0.5, extrinsic_reward=2.0,
-                         max_episode_steps=120, seed=1)
+                         max_episode_steps=120, seed=1, reward_obs="after", delta_reference="step",
+                         skill_time_unit="steps")
     env = SkillEnv(cfg, env_index=3, rewards=rewards)
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs)
@@ -157,3 +168,90 @@ def test_shipped_exploration_policy_passes_the_probe_and_runs(repo_root):
     stats = info.get("episode_extra_stats") or env.episode_stats()
     assert stats["skills/policy_errors"] == 0 and stats["skills/invalid_skill_names"] == 0
     env.close()
+
+
+# ---------------------------------------------------------------- the original's reward semantics
+STAY_POLICY = textwrap.dedent('''
+    class NetHackPlayer:
+        def __init__(self, max_depth, branch_depth):
+            self.max_depth, self.branch_depth = max_depth, branch_depth
+        def set_initial_values(self):
+            self.skill = "descender"
+        def skill_precondition(self, char_ascii_encodings, char_ascii_colors, num_items, color_map):
+            return False, False
+        def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
+            return self.END_ON_DEPTH_CHANGE and current_depth != previous_depth
+        def perform_task(self, current_skill, dungeon_depth, branch_number, merchant_precondition,
+                         worshipper_precondition):
+            return "discoverer"
+''')
+
+
+def _wizard_skill_env(tmp_path, end_on_depth_change, **kw):
+    from maestromotif.nethack import wizard
+    from maestromotif.rl.obs import ENV_OBS_KEYS
+
+    p = tmp_path / f"stay{int(end_on_depth_change)}.py"
+    p.write_text(STAY_POLICY + f"\nNetHackPlayer.END_ON_DEPTH_CHANGE = {end_on_depth_change}\n")
+    rewards = CountingRewards()
+    env = SkillEnv(SkillEnvConfig(meta_policy=str(p), llm_reward=0.5, max_episode_steps=50, **kw), rewards=rewards)
+    env.env.close()
+    env.env = make_env(wizard=True, observation_keys=ENV_OBS_KEYS)
+    env.reset(seed=3)
+    env.first_message = bytes(env.last_obs["message"]).rstrip(b"\0")  # NLE reuses the buffer
+    assert wizard.stand_on(env.env, ">")
+    return env, rewards
+
+
+def test_reward_scores_the_observation_before_the_action_with_its_skill(tmp_path):
+    env, rewards = _wizard_skill_env(tmp_path, True)  # defaults: reward_obs="before", delta_reference="skill_start"
+    _, reward, *_ = env.step(ACTION_INDEX["down"])  # scores the reset observation (counted once)
+    assert rewards.calls[-1] == (env.first_message, (0.0,) * 5, 1, 1) and reward == pytest.approx(0.5 * 2)
+    assert env.controller.skill == "discoverer"  # the descent ended the descender
+    msg = bytes(env.last_obs["message"]).rstrip(b"\0")
+    _, reward, *_ = env.step(ACTION_INDEX["search"])
+    # the descent's observation: its message, dungeon level +1, scored with the skill it announced
+    assert rewards.calls[-1][:3] == (msg, (1.0, 0.0, 0.0, 0.0, 0.0), 0) and reward == pytest.approx(0.5 * 1)
+    env.step(ACTION_INDEX["search"])
+    assert rewards.calls[-1][1][0] == 0.0  # a new skill measures from its own start
+    env.close()
+
+
+def test_dungeon_level_delta_against_the_skill_start_or_one_step(tmp_path):
+    for reference, later in (("skill_start", 1.0), ("step", 0.0)):
+        env, rewards = _wizard_skill_env(tmp_path, False, delta_reference=reference, reward_obs="after")
+        env.step(ACTION_INDEX["down"])
+        assert rewards.calls[-1][1][0] == 1.0 and env.controller.skill == "descender"
+        for _ in range(3):
+            env.step(ACTION_INDEX["search"])
+            assert rewards.calls[-1][1][0] == later, reference
+        env.close()
+
+
+def test_intrinsic_reward_bypasses_reward_scale_and_clip(policy_path):
+    rewards = CountingRewards()
+    cfg = SkillEnvConfig(meta_policy=policy_path, llm_reward=0.1, extrinsic_reward=1.0, reward_scale=0.1,
+                         reward_clip=10.0, max_episode_steps=30, seed=1)
+    env = SkillEnv(cfg, rewards=rewards)
+    env.reset(seed=0)
+    for _ in range(20):
+        running = env.controller.skill_index
+        score0 = env._score
+        _, reward, term, trunc, _ = env.step(ACTION_INDEX["search"])
+        score = env._score - score0
+        # what sample-factory's learner sees: clip(0.1 * reward); extrinsic clipped, intrinsic 0.1 * r_int
+        expected = min(10.0, 0.1 * score) + 0.1 * (running + 1)
+        assert min(10.0, 0.1 * reward) == pytest.approx(expected)
+        if term or trunc:
+            break
+    env.close()
+
+
+def test_original_recipe_defaults():
+    cfg = parse_cfg([])
+    assert cfg.max_episode_steps == 10_000 and cfg.with_vtrace and not cfg.normalize_returns
+    assert cfg.reward_clip == 10.0 and cfg.msg_max_keys == 20
+    assert (cfg.reward_obs, cfg.delta_reference, cfg.diff_h) == ("before", "skill_start", 1000)
+    assert (cfg.skill_time_unit, cfg.keep_messages, cfg.item_prompt) == ("turns", "original", "agent")
+    env_cfg = SkillEnvConfig.from_cfg(parse_cfg(["--reward_scale", "0.1", "--meta_policy", "x.py"]))
+    assert env_cfg.reward_scale == 0.1 and env_cfg.reward_clip == 10.0 and env_cfg.max_episode_steps == 10_000

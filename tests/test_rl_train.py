@@ -154,7 +154,8 @@ def test_env_pays_the_running_skills_real_intrinsic_reward(reward_dirs, tmp_path
     policy = tmp_path / "execution.py"
     policy.write_text(POLICY)
     cfg = SkillEnvConfig(meta_policy=str(policy), llm_reward=0.1, reward_dirs=tuple(reward_dirs),
-                         eps_threshold_quantile=0.0, beta_count_exponent=3.0, max_episode_steps=200)
+                         eps_threshold_quantile=0.0, beta_count_exponent=3.0, max_episode_steps=200,
+                         reward_obs="after", delta_reference="step")  # the twin scores the same observation
     env = SkillEnv(cfg)
     twin = SkillRewardSet.load(reward_dirs, 0.0, 3.0)  # the same reward, recomputed independently
     obs, _ = env.reset(seed=4)
@@ -216,3 +217,6 @@ def test_training_with_real_reward_models(reward_dirs, tmp_path):
     assert _env_steps(find_checkpoint(exp)[0]) > 0
     rows = read_metrics(exp / "metrics.csv")
     assert rows and rows[-1]["skills/discoverer_intrinsic_mean"] != ""
+    # the shared reward table: the dataset's messages scored before the workers, then the workers' own
+    parts = sorted((tmp_path / "train" / "reward_tables").glob("*/part-*.bin"))
+    assert any("warmup" in p.name for p in parts) and len(parts) >= 2, parts

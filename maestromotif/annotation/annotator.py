@@ -30,22 +30,24 @@ import socket
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from maestromotif.annotation.cache import AnswerCache, pair_key
+from maestromotif.annotation.cache import AnswerCache, flip, pair_key
 from maestromotif.annotation.parsing import parse_answer
 from maestromotif.annotation.prompts import Goal, PromptLibrary, PromptSpec
 from maestromotif.annotation.sanity import agreement
-from maestromotif.annotation.store import AppendLog, LabelStore, chunk_range, read_jsonl
+from maestromotif.annotation.store import LabelStore, chunk_range
 from maestromotif.data.dataset import FIRST, SECOND, TIE, UNKNOWN, dataset_path, label_counts, load_dataset
-from maestromotif.llm.base import GenerationConfig, LLMBackend, backend_class, make_backend
+from maestromotif.llm.base import BACKENDS, GenerationConfig, LLMBackend, backend_class, make_backend
+from maestromotif.utils.cli import arg
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_json
+from maestromotif.utils.jsonl import AppendLog, read_jsonl
 
 MODES = ("auto", "generate", "score")
 # backend options the CLI can set; each backend takes the ones its constructor names
@@ -53,44 +55,73 @@ BACKEND_OPTIONS = ("threads", "n_ctx", "batch_seqs", "base_url", "api_key_env", 
                    "max_retries", "tensor_parallel_size", "dtype", "device", "seed")
 
 
+WHAT, FILES, PROMPT, LLM = "what to annotate", "naming and files", "prompt", "LLM"
+
+
 @dataclass
 class AnnotationConfig:
-    directory: str = "og_dataset"
-    goal_key: str = "discoverer"
-    dataset: str | None = None  # dataset file stem when it differs from goal_key
-    n_annotation_chunks: int = 1
-    chunk_number: int = 0
-    ignore_existing: int = 0
-    retry_unparseable: int = 0
-    custom_annotator_string: str | None = None
-    annotator: str | None = None
-    prompt: str = "default"
-    prompt_dir: list[str] = field(default_factory=list)
-    mode: str = "auto"
-    tie_margin: float | None = None
-    backend: str = "llamacpp"
-    model: str | None = None
-    batch_size: int = 32
-    max_tokens: int = 1024
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int = 0
-    threads: int | None = None
-    n_ctx: int | None = None
-    batch_seqs: int | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
-    concurrency: int | None = None
-    timeout: float | None = None
-    max_retries: int | None = None
-    tensor_parallel_size: int | None = None
-    dtype: str | None = None
-    device: str | None = None
-    preference_dir: str = "preference"
-    cache_dir: str | None = None
-    use_cache: int = 1
-    logdir: str | None = "prompt_logs"
-    progress: int = 1
+    """One annotation job; every field is also a flag of ``scripts.annotate_pairs`` (maestromotif.utils.cli)."""
+
+    directory: str = arg("og_dataset", "dataset directory holding <goal_key>.pkl", aliases=("dataset_dir",),
+                         group=WHAT)
+    goal_key: str = arg("discoverer", "skill/goal: names the goal text (prompts goals/<goal_key>.yaml) and the "
+                                      "dataset <directory>/<goal_key>.pkl", group=WHAT)
+    dataset: str | None = arg(None, "dataset file stem when it differs from --goal_key, e.g. --goal_key gold "
+                                    "--dataset discoverer", group=WHAT)
+    n_annotation_chunks: int = arg(1, "number of chunks the pairs are split into", aliases=("n_chunks",), group=WHAT)
+    chunk_number: int = arg(0, "chunk this job annotates, 0..K-1 (Slurm: $SLURM_ARRAY_TASK_ID); a chunk being "
+                               "annotated by another job is refused", group=WHAT)
+    ignore_existing: bool = arg(False, "forget this chunk's existing labels and start over (every chunk's when "
+                                       "the dataset changed); cached answers are still reused: add --use_cache 0 "
+                                       "to ask the LLM again", group=WHAT)
+    retry_unparseable: bool = arg(False, "ask again the pairs whose answer was unparseable (label 3)", group=WHAT)
+    custom_annotator_string: str | None = arg(None, "file stem of the label file, replacing "
+                                                    "<annotator>_<goal_key>_<prompt> (as in the original)", group=FILES)
+    annotator: str | None = arg(None, "annotator part of the file name (default: gemma270m for the embedded model, "
+                                      "else from --model)", group=FILES)
+    prompt: str = arg("default", "prompt template name (templates/<name>.yaml: default, motif, motif_reworded) or "
+                                 "a file path", group=PROMPT)
+    prompt_dir: list[str] = arg([], "extra directory with templates/ and goals/ files, searched before the built-in "
+                                    "ones (repeatable)", group=PROMPT)
+    mode: str = arg("auto", "generate: chat + parse the verdict (instruct models); score: compare the next-token "
+                            "log-probs of the answers in both orders (base/small models); auto: score for the "
+                            "embedded base model, else generate", choices=MODES, group=PROMPT)
+    tie_margin: float | None = arg(None, "score mode: |order-averaged log-prob margin| below this is a tie "
+                                         "(default: the prompt file's)", group=PROMPT)
+    backend: str = arg("llamacpp", "llamacpp (embedded/any GGUF), transformers, openai (OpenAI-compatible server), "
+                                   "hf_inference (huggingface_hub), vllm (GPU nodes)", choices=tuple(sorted(BACKENDS)),
+                        group=LLM)
+    model: str | None = arg(None, "model: GGUF path or 'embedded' (llamacpp), HF id/path (transformers, vllm), "
+                                  "served model name (openai, hf_inference) (default: the embedded Gemma 3 270M "
+                                  "for llamacpp)", group=LLM)
+    batch_size: int = arg(32, "distinct caption pairs per LLM batch; labels are saved after each batch", group=LLM)
+    max_tokens: int = arg(1024, "generate mode: answer length cap", group=LLM)
+    temperature: float = arg(0.0, "generate mode: sampling temperature, 0 = greedy", group=LLM)
+    top_p: float = arg(1.0, "generate mode: nucleus sampling", group=LLM)
+    seed: int = arg(0, "sampling seed", group=LLM)
+    threads: int | None = arg(None, "llamacpp/transformers: CPU threads (default: min(2, cores))", group=LLM)
+    n_ctx: int | None = arg(None, "llamacpp: context size in tokens (default: 8192)", group=LLM)
+    batch_seqs: int | None = arg(None, "llamacpp score mode: prompts evaluated together in one multi-sequence "
+                                       "llama_decode; 1 = one after another with sorted-prefix KV reuse, the "
+                                       "fastest on CPUs (default: 1)", group=LLM)
+    base_url: str | None = arg(None, "openai/hf_inference: server URL, e.g. http://127.0.0.1:8000/v1", group=LLM)
+    api_key_env: str | None = arg(None, "openai/hf_inference: NAME of the environment variable holding the token "
+                                        "(the token itself is never passed on the command line nor logged) "
+                                        "(default: OPENAI_API_KEY / HF_TOKEN)", group=LLM)
+    concurrency: int | None = arg(None, "openai/hf_inference: requests in flight (default: 8)", group=LLM)
+    timeout: float | None = arg(None, "openai/hf_inference: seconds per request (default: 120)", group=LLM)
+    max_retries: int | None = arg(None, "openai/hf_inference: retries with exponential backoff on errors/429/5xx "
+                                        "(default: 5)", group=LLM)
+    tensor_parallel_size: int | None = arg(None, "vllm: GPUs per model (default: all visible GPUs)", group=LLM)
+    dtype: str | None = arg(None, "transformers/vllm: weights dtype, e.g. float16, bfloat16 (default: auto)", group=LLM)
+    device: str | None = arg(None, "transformers: torch device (default: cuda if available, else cpu)", group=LLM)
+    preference_dir: str = arg("preference", "where label files go", group=FILES)
+    cache_dir: str | None = arg(None, "answer cache shared by chunks and reruns (default: "
+                                      "<preference_dir>/.answer_cache)", group=FILES)
+    use_cache: bool = arg(True, "reuse cached answers of identical caption pairs; 0: ask the LLM again", group=FILES)
+    logdir: str | None = arg("prompt_logs", "conversations are appended as JSONL to "
+                                            "<logdir>/<exp>/chunk-<i>-of-<K>.jsonl; '' disables", group=FILES)
+    progress: bool = arg(True, "tqdm progress bar", group=FILES)
 
 
 def default_annotator(backend: str, model: str | None) -> str:
@@ -216,6 +247,9 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
     prompt, goal = lib.prompt(cfg.prompt), lib.goal(cfg.goal_key)
     ds_path = dataset_path(cfg.directory, cfg.dataset or cfg.goal_key)
     ds = load_dataset(ds_path)
+    if ds.num_pairs == 0:
+        raise UserError("the dataset holds 0 pairs: there is nothing to annotate", path=ds_path,
+                        fix="recollect it with `python -m scripts.collect_dataset --num_pairs N` (N >= 1)")
     k, c = cfg.n_annotation_chunks, cfg.chunk_number
     if k < 1 or not 0 <= c < k:
         raise UserError(f"chunk {c} of {k} does not exist", expected="--n-annotation-chunks K >= 1 and "
@@ -238,25 +272,35 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
     try:
         fp = fingerprint(cfg, backend, prompt, goal, mode, tie_margin)
         setup = {**fp, "tie_margin": tie_margin if mode == "score" else None}  # what made the labels
-        _check_config(store, cfg, setup, ds_path)
-        if cfg.ignore_existing:
-            store.reset(lo, hi, c, k)
-        save_config(store.config_path, cfg, fingerprint=setup, fingerprint_hash=config_hash(setup),
-                    dataset=str(ds_path), num_pairs=ds.num_pairs, experiment=exp)
-        summary = _run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
+        with store.chunk_lock(c, k):  # a second job on this chunk is refused, not run twice
+            if _check_config(store, cfg, setup, ds_path, ds.fingerprint):
+                store.discard_all()  # --ignore-existing 1 on a changed dataset: no old label can be kept
+            elif cfg.ignore_existing:
+                store.reset(lo, hi, c, k)
+            save_config(store.config_path, cfg, fingerprint=setup, fingerprint_hash=config_hash(setup),
+                        dataset=str(ds_path), num_pairs=ds.num_pairs, experiment=exp,
+                        dataset_fingerprint=ds.fingerprint)
+            summary = _run(cfg, ds, store, lo, hi, backend, prompt, goal, mode, tie_margin, fp, exp, t_start)
     finally:
         if own_backend:
             backend.close()
     return summary
 
 
-def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], ds_path: Path) -> None:
-    if cfg.ignore_existing or not store.config_path.exists():
-        return
+def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], ds_path: Path,
+                  ds_fingerprint: str) -> bool:
+    """Refuse to resume labels made with another setup or dataset; True when --ignore-existing 1 must
+    discard every chunk's labels because the dataset itself changed."""
+    if not store.config_path.exists():
+        return False
     try:
         old = json.loads(store.config_path.read_text())
     except ValueError:
-        return  # unreadable record: the labels themselves are still checked by load_labels
+        return False  # unreadable record: the labels themselves are still checked by load_labels
+    old_n, old_fp = old.get("num_pairs"), old.get("dataset_fingerprint")
+    dataset_changed = old_n not in (None, store.num_pairs) or old_fp not in (None, ds_fingerprint)
+    if cfg.ignore_existing:
+        return dataset_changed
     old_hash = old.get("fingerprint_hash")
     if old_hash and old_hash != config_hash(fp):
         diff = sorted(k for k in set(fp) | set(old.get("fingerprint", {}))
@@ -266,10 +310,15 @@ def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], 
                         expected="the same backend, model, mode, prompt and goal to resume",
                         fix="pass --ignore-existing 1 to start over, or --custom-annotator-string NAME "
                             "for a new label file")
-    if old.get("num_pairs") not in (None, store.num_pairs):
-        raise UserError(f"existing labels were made for a dataset of {old.get('num_pairs')} pairs, "
-                        f"{ds_path} has {store.num_pairs}", path=store.config_path,
-                        fix="pass --ignore-existing 1 or a new --custom-annotator-string")
+    if dataset_changed:
+        what = (f"{old_n} pairs then, {store.num_pairs} now" if old_n != store.num_pairs
+                else f"same size, content fingerprint {old_fp} then, {ds_fingerprint} now")
+        raise UserError(f"existing labels of '{store.experiment}' belong to another version of {ds_path} ({what})",
+                        path=store.config_path, expected="the dataset the labels were annotated on",
+                        fix="keep the old labels and write new ones: --custom-annotator-string NAME; or "
+                            "discard the old labels of every chunk and annotate the new dataset: "
+                            "--ignore-existing 1")
+    return False
 
 
 def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend, prompt: PromptSpec,
@@ -331,7 +380,7 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
             unparseable += int(bool(rec.get("u")))
             for j, i in enumerate(q.pairs):
                 a, _ = ds.pair_captions(i)
-                lab = rec["l"] if a == q.a else _flip(rec["l"])  # same unordered pair, maybe swapped
+                lab = rec["l"] if a == q.a else flip(rec["l"])  # same unordered pair, maybe swapped
                 entry = {"i": i, "l": lab, "s": "llm" if j == 0 else "cache"}
                 if rec.get("u"):
                     entry["u"] = 1
@@ -418,10 +467,6 @@ def _run_history(path: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     return data if isinstance(data, list) else [data]
-
-
-def _flip(label: int) -> int:
-    return {FIRST: SECOND, SECOND: FIRST}.get(label, label)
 
 
 def _progress(total: int, enabled: bool, desc: str):

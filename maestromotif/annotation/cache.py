@@ -27,9 +27,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from maestromotif.annotation.store import AppendLog, read_jsonl
-from maestromotif.data.dataset import FIRST, SECOND
+from maestromotif.data.dataset import flip
 from maestromotif.utils.io import atomic_save_json
+from maestromotif.utils.jsonl import AppendLog, read_jsonl
 
 
 def cache_key(fingerprint: dict[str, Any]) -> str:
@@ -41,10 +41,6 @@ def pair_key(a: str, b: str) -> tuple[str, bool]:
     lo, hi = (a, b) if a <= b else (b, a)
     h = hashlib.sha256(lo.encode() + b"\x00" + hi.encode()).hexdigest()[:24]
     return h, a > b
-
-
-def flip(label: int) -> int:
-    return {FIRST: SECOND, SECOND: FIRST}.get(label, label)
 
 
 def _orient(rec: dict[str, Any], swapped: bool) -> dict[str, Any]:

@@ -23,65 +23,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-from collections.abc import Iterable, Iterator
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from maestromotif.data.dataset import UNKNOWN, load_labels
+from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_npy
+from maestromotif.utils.jsonl import encode, read_jsonl
 
 
 def chunk_range(num_pairs: int, n_chunks: int, chunk: int) -> tuple[int, int]:
     """Pairs ``[lo, hi)`` of chunk ``chunk`` of ``n_chunks`` (the original's split)."""
     return chunk * num_pairs // n_chunks, (chunk + 1) * num_pairs // n_chunks
-
-
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Records of a JSONL file; a torn or corrupt line (crash mid-write) is skipped."""
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break  # the last line of a killed writer
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                yield rec
-
-
-class AppendLog:
-    """Append JSON lines to one file; :meth:`sync` makes everything written so far durable."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        # a torn last line from a killed run would glue onto our first record: start on a fresh line
-        if path.exists() and path.stat().st_size:
-            with open(path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                torn = f.read(1) != b"\n"
-        else:
-            torn = False
-        self._f = open(path, "ab")
-        if torn:
-            self._f.write(b"\n")
-
-    def write(self, records: Iterable[dict[str, Any]]) -> None:
-        self._f.write(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records))
-
-    def sync(self) -> None:
-        self._f.flush()
-        os.fsync(self._f.fileno())
-
-    def close(self) -> None:
-        if not self._f.closed:
-            self.sync()
-            self._f.close()
 
 
 class LabelStore:
@@ -149,6 +107,31 @@ class LabelStore:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def chunk_lock(self, chunk: int, n_chunks: int) -> Iterator[None]:
+        """Held while a job annotates a chunk: a second job on the same chunk is refused at once (it
+        would pay the whole LLM cost again). flock is released by the OS when the holder dies."""
+        path = self.dir / f".{self.experiment}.chunk-{chunk}-of-{n_chunks}.lock"  # beside the merge lock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise UserError(f"chunk {chunk} of {n_chunks} of '{self.experiment}' is being annotated right now "
+                                f"by {holder}", path=path,
+                                fix="wait for that job to end (rerun then to resume), or annotate another "
+                                    "--chunk-number") from None
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
     def reset(self, lo: int, hi: int, chunk: int, n_chunks: int) -> None:
         """--ignore-existing: forget labels of pairs [lo, hi) (in the .npy and in every part file)."""
         with self.lock():
@@ -160,10 +143,19 @@ class LabelStore:
                 keep = [r for r in read_jsonl(path) if not (isinstance(r.get("i"), int) and lo <= r["i"] < hi)]
                 if keep:
                     tmp = path.with_suffix(".jsonl.tmp")
-                    tmp.write_bytes(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in keep))
+                    tmp.write_bytes(b"".join(encode(r) for r in keep))
                     os.replace(tmp, path)
                 else:
                     path.unlink()
+
+    def discard_all(self) -> None:
+        """Forget every label of the experiment (the dataset changed): the .npy and all part files."""
+        with self.lock():
+            self.npy_path.unlink(missing_ok=True)
+            for path in self.part_files():
+                path.unlink()
+            for path in self.parts_dir.glob("*.summary.json") if self.parts_dir.is_dir() else []:
+                path.unlink()
 
     def merge(self) -> np.ndarray:
         """Fold every part file into the .npy (atomic write, under the lock); returns the labels."""

@@ -1,6 +1,7 @@
 """Validation harness, run INSIDE the sandbox: import a candidate ``execution.py`` and call it a lot.
 
-``_fuzz.py CANDIDATE REPORT '{"episodes": E, "turns": T, "step_episodes": F, "steps": S, "seed": N}'``
+``_fuzz.py CANDIDATE REPORT '{"episodes": E, "turns": T, "step_episodes": F, "steps": S, "scenario_steps": C,
+"seed": N}'``
 writes a JSON report (no argparse: it imports ``shutil`` lazily, which the sandbox refuses).
 
 Two simulations, both with random dungeon layouts (``max_depth`` 1-10, Mines branch at 2-4):
@@ -11,8 +12,14 @@ Two simulations, both with random dungeon layouts (``max_depth`` 1-10, Mines bra
   (shopkeepers ``@``, altars ``_``, other glyphs, random colours), ``skill_termination`` is asked
   whether the running skill ends, and ``perform_task`` picks the next one when it does.
 
-Both add trapdoors, level teleports and visits to other branches; the Mines entrance is often unknown
-at first (``branch_depth`` -1, as the framework passes it) and set on the player once found. Both
+A third, scripted check (:func:`interaction_scenarios`) stands the agent next to a shopkeeper, an altar
+or both, carrying items, for ``scenario_steps`` real steps on one level: a policy whose running skill
+stops more than :data:`SWITCH_LIMIT` times in any 100 steps there fails (e.g. a ``skill_termination`` that
+stops every skill for an interaction the task's ``perform_task`` never chooses: the skill then changes
+at every step near a shop or an altar).
+
+The random simulations add trapdoors, level teleports and visits to other branches; the Mines entrance is often unknown
+at first (``branch_depth`` -2, as the framework passes it) and set on the player once found. Both
 before every call set each
 attribute the policy declares in ``REQUIRED_ATTRIBUTES`` to a value of its type in
 :data:`maestromotif.skills.interface.ATTRIBUTES` (integers random-walk upwards, flags stay set once
@@ -31,12 +38,13 @@ import traceback
 
 import numpy as np
 
-from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, load_policy_class
+from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, UNKNOWN_BRANCH, load_policy_class
 from maestromotif.skills.table import SKILL_NAMES
 
 # CPU seconds (not wall time: the machine may be busy with other work)
 SLOW_CALL_S = 0.5
 STUCK_CALL_S = 3.0  # a call that used this much CPU is interrupted (an endless loop)
+SWITCH_LIMIT = 5  # skill stops per 100 steps allowed while standing next to a shop or an altar
 _GLYPHS = [ord(c) for c in " .#|-+<>{}%$?!)[=\"*`^0ABdFgGhkoZ:"]
 
 
@@ -58,7 +66,7 @@ class World:
     def __init__(self, rng: random.Random, required: tuple[str, ...]):
         self.rng = rng
         self.max_depth = rng.randint(1, 10)
-        self.fork = rng.randint(2, 4)  # the Mines entrance; the framework passes -1 until it is seen
+        self.fork = rng.randint(2, 4)  # the Mines entrance; the framework passes UNKNOWN_BRANCH until it is seen
         self.fork_known = rng.random() < 0.7
         self.depth, self.branch = 1, 0
         self.required = required
@@ -66,7 +74,7 @@ class World:
 
     @property
     def branch_depth(self) -> int:
-        return self.fork if self.fork_known else -1
+        return self.fork if self.fork_known else UNKNOWN_BRANCH
 
     def update_attributes(self, player) -> None:
         if self.fork_known:  # the framework tells the player once the fork is found
@@ -200,7 +208,7 @@ def step_level(cls, rng: random.Random, stats: dict, episodes: int, steps: int) 
             stats["preconditions"]["worshipper"] += w
             stats["preconditions"]["merchant"] += m
             term = _call(stats, "skill_termination", player.skill_termination, skill, skill_time, world.depth,
-                         previous_depth, [m, w])
+                         previous_depth, [w, m])
             if not _boolish(term):
                 raise Problem(f"skill_termination({skill!r}, ...) returned {term!r}, expected True or False")
             if term:
@@ -215,9 +223,61 @@ def step_level(cls, rng: random.Random, stats: dict, episodes: int, steps: int) 
                     break
 
 
+def _scene_view(scene: str) -> tuple[np.ndarray, np.ndarray]:
+    """A lit room floor with the agent in the middle and the scene's partner(s) next to it."""
+    chars = np.full((7, 7), ord("."), dtype=np.uint8)
+    colors = np.full((7, 7), 7, dtype=np.int8)
+    chars[3, 3], colors[3, 3] = ord("@"), 0  # the agent
+    if "shopkeeper" in scene:
+        chars[2, 3], colors[2, 3] = ord("@"), COLOR_MAP["@"]
+    if "altar" in scene:
+        chars[3, 4], colors[3, 4] = ord("_"), COLOR_MAP["_"]
+    return chars, colors
+
+
+SCENES = ("a shopkeeper", "an altar", "a shopkeeper and an altar")
+
+
+def interaction_scenarios(cls, rng: random.Random, stats: dict, steps: int) -> None:
+    """Next to a shopkeeper / an altar / both, carrying items, on one level (depth 1-4, Dungeons of Doom
+    or Mines), one real step at a time: at most SWITCH_LIMIT skill stops in any 100 steps."""
+    required = tuple(getattr(cls, "REQUIRED_ATTRIBUTES", ()))
+    for scene in SCENES:
+        chars, colors = _scene_view(scene)
+        for depth, branch in ((1, 0), (3, 0), (4, 2)):
+            world = World(rng, required)
+            world.depth, world.branch = depth, branch
+            player, skill = _new_player(cls, world, stats)
+            skill_time, stops, chosen = 0, [], [skill]
+            for t in range(steps):
+                world.update_attributes(player)
+                pre = _call(stats, "skill_precondition", player.skill_precondition, chars.copy(), colors.copy(), 2,
+                            dict(COLOR_MAP))
+                w, m = bool(pre[0]), bool(pre[1])
+                skill_time += 1
+                term = _call(stats, "skill_termination", player.skill_termination, skill, skill_time, depth, depth,
+                             [w, m])
+                if term:
+                    skill = _check_skill(stats, _call(stats, "perform_task", player.perform_task, skill, depth, branch,
+                                                      m, w), "perform_task")
+                    skill_time = 0
+                    stops.append(t)
+                    chosen.append(skill)
+                recent = [x for x in stops if x > t - 100]
+                if len(recent) > SWITCH_LIMIT:
+                    shown = " -> ".join(chosen[-8:])
+                    raise Problem(
+                        f"next to {scene} (carrying items, depth {depth}, branch {branch}) the running skill "
+                        f"stopped {len(recent)} times within 100 steps (limit {SWITCH_LIMIT}); skills chosen: "
+                        f"... {shown}. skill_termination stops a skill for an interaction (merchant/worshipper "
+                        "precondition) that perform_task then does not choose, or the two interactions interrupt "
+                        "each other: stop a skill only for an interaction the task uses, and not again after "
+                        "perform_task declined it while it stays available.")
+
+
 def main(argv: list[str] | None = None) -> int:
     candidate, report_path, *rest = sys.argv[1:] if argv is None else argv
-    opts = {"episodes": 150, "turns": 30, "step_episodes": 30, "steps": 300, "seed": 0}
+    opts = {"episodes": 150, "turns": 30, "step_episodes": 30, "steps": 300, "scenario_steps": 300, "seed": 0}
     opts.update(json.loads(rest[0]) if rest else {})
     stats = {"calls": {}, "chosen": {}, "preconditions": {"worshipper": 0, "merchant": 0}, "max_call_ms": 0.0}
     report = {"ok": False, "problem": None}
@@ -232,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         random.seed(opts["seed"])  # the policy's own random draws
         turn_level(cls, rng, stats, opts["episodes"], opts["turns"])
         step_level(cls, rng, stats, opts["step_episodes"], opts["steps"])
+        interaction_scenarios(cls, rng, stats, opts["scenario_steps"])
         report["ok"] = True
     except Problem as e:
         report["problem"] = str(e)

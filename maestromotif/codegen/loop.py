@@ -47,6 +47,7 @@ from maestromotif.skills.interface import CLASS_NAME, meta_policy_path
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_write_text
+from maestromotif.workspace import in_workspace
 
 
 @dataclass
@@ -59,9 +60,9 @@ class CodegenConfig:
     temperature: float = 0.2  # the original's
     max_tokens: int = 4096
     max_rewrites: int = 3  # the original stopped after 3 rewrite rounds
-    out: str = "rl_baseline/meta_policies"
+    out: str = field(default_factory=lambda: in_workspace("meta_policies"))
     prompt_dir: str = str(DEFAULT_PROMPT_DIR)
-    logdir: str = "runs/codegen"
+    logdir: str = field(default_factory=lambda: in_workspace("codegen_logs"))
     run_timeout: float = 10.0  # seconds for one unit-test run
     validate_timeout: float = 60.0
     restart: bool = False  # ignore stage results saved by an earlier run

@@ -13,8 +13,9 @@ from pathlib import Path
 from maestromotif.codegen.tasks import CodegenTask, Stage
 from maestromotif.skills.interface import ATTRIBUTES
 from maestromotif.utils.errors import UserError
+from maestromotif.workspace import SHIPPED
 
-DEFAULT_PROMPT_DIR = Path(__file__).resolve().parents[2] / "code_generation"
+DEFAULT_PROMPT_DIR = SHIPPED.code_generation  # prompts are part of the code: read from the checkout
 
 
 def fill(template: str, **values: str) -> str:

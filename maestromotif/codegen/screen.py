@@ -11,7 +11,7 @@ attributes (``__subclasses__``, ``__globals__``, ``__builtins__``, ...; ``__init
 excepted), private attributes of anything but ``self``/``cls``, numpy's file and FFI functions
 (``np.save``, ``np.load``, ``np.memmap``, ``ndarray.tofile``, ``np.ctypeslib``, ...),
 ``getattr``/``setattr``/``hasattr``/``delattr`` with a name that is not a plain string literal,
-and ``async`` code.
+``async`` code, and a bare ``except:`` (it would swallow the time budget's interrupt).
 """
 
 from __future__ import annotations
@@ -117,6 +117,11 @@ class _Screen(ast.NodeVisitor):
 
     def visit_Await(self, node: ast.Await) -> None:
         self.fail(node, "async code")
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is None:  # it would also catch the time budget's interrupt (maestromotif.skills.budget)
+            self.fail(node, "bare 'except:' (write 'except Exception:')")
+        self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:
         for name in node.names:

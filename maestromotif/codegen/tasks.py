@@ -16,14 +16,16 @@ tests are data files in ``code_generation/<task>/[<stage dir>/]``:
 ``exploration`` (the training-time policy over skills) has five stages as in the original:
 ``termination`` and ``precondition`` (phase 2, the initiation/termination functions), then
 ``select_skill``, and ``reach_dungeons_of_doom`` / ``reach_gnomish_mines`` built on it. The nine
-evaluation tasks have one stage (``perform_task``) whose previous code is the exploration policy up to
-``perform_task``; they reuse its initiation/termination functions.
+evaluation tasks (from the table :mod:`maestromotif.tasks`) have one stage (``perform_task``) whose
+previous code is the exploration policy up to ``perform_task``; they reuse its initiation/termination
+functions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maestromotif import tasks as registry
 from maestromotif.utils.errors import UserError
 
 
@@ -69,7 +71,7 @@ def _task(name: str, summary: str, done: str, attributes: bool = False) -> Codeg
 
 TASKS: dict[str, CodegenTask] = {t.name: t for t in (
     CodegenTask(
-        "exploration",
+        registry.TRAINING_POLICY,
         "Training-time policy over skills: explore each of the first few levels, alternating between going "
         "down to a maximum depth and back up, in the Dungeons of Doom or the Gnomish Mines; sell and "
         "identify items when a shopkeeper or an altar is near.",
@@ -84,23 +86,7 @@ TASKS: dict[str, CodegenTask] = {t.name: t for t in (
          Piece("stage:termination", ("skill_termination",)),
          Piece("stage:precondition", ("skill_precondition",)),
          Piece("file:initial_values.txt"))),
-    _task("gnomish", "Find the Gnomish Mines.", "Reached the Gnomish Mines!"),
-    _task("delphi", "Find the Oracle level (Delphi) in the Dungeons of Doom.", "Reached the Oracle level!"),
-    _task("minetown", "Find Minetown in the Gnomish Mines.", "Reached Minetown!"),
-    _task("transactions", "Interact with a shopkeeper by successfully selling items.", "Sold an item!"),
-    _task("price", "Interact with a shopkeeper by attempting to sell an item to identify its price.",
-          "Identified an item!"),
-    _task("buc", "Interact with an altar by identifying whether items are blessed, uncursed or cursed.",
-          "Interacted with an altar!"),
-    _task("goldenexit", "Alternate between the first three levels of the Dungeons of Doom (at least once) until "
-          "you collect a minimum of 20 gold pieces and defeat 25 monsters; finally try to quit NetHack.",
-          "Task was completed!", True),
-    _task("levelupsell", "Do not leave the first dungeon level until you achieve XP level 4, then find a "
-          "shopkeeper and sell an item that you have collected; finally survive for another 300 steps.",
-          "Task was completed!", True),
-    _task("discoveryhunger", "Reach the oracle level (the Delphi) in the Dungeons of Doom, but not before "
-          "discovering the Gnomish Mines and eating some food there after getting hungry.",
-          "Reached the Oracle level!", True),
+    *(_task(spec.name, spec.summary, spec.success_message, spec.attributes) for spec in registry.TASKS.values()),
 )}
 
 

@@ -3,7 +3,9 @@
 A candidate passes when (1) the AST screen accepts it, (2) it imports in a sandboxed subprocess,
 (3) ``interface_problems()`` finds nothing (methods, signatures, ``REQUIRED_ATTRIBUTES`` known), and
 (4) it survives thousands of random calls of the unit-test simulation (``_fuzz.py``) within the
-time limit, returning only valid skill names, booleans and precondition pairs.
+time limit, returning only valid skill names, booleans and precondition pairs, and (5) standing next
+to a shopkeeper and/or an altar it does not stop the running skill more than ``_fuzz.SWITCH_LIMIT``
+times per 100 steps.
 
 ``python -m scripts.generate_code --validate_only --task all`` runs this on every shipped file.
 """
@@ -17,8 +19,9 @@ from typing import Any
 
 from maestromotif.codegen.sandbox import Limits, run_python
 from maestromotif.codegen.screen import screen_code
+from maestromotif.workspace import CHECKOUT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = CHECKOUT  # the sandbox imports maestromotif from here
 _HARNESS = Path(__file__).with_name("_fuzz.py")
 _PRELOAD = ("signal", "maestromotif.skills.interface", "maestromotif.skills.table")
 
@@ -29,6 +32,7 @@ class ValidationConfig:
     turns: int = 30
     step_episodes: int = 30  # step-level episodes (options-framework style)
     steps: int = 300
+    scenario_steps: int = 300  # real steps next to a shop / an altar (switching check)
     seed: int = 0
     timeout_s: float = 60.0
 
@@ -58,7 +62,7 @@ def validate_source(code: str, cfg: ValidationConfig | None = None) -> Validatio
     refused = screen_code(code)
     if refused:
         return ValidationReport(False, [f"refused by the screen: {r}" for r in refused])
-    opts = {k: getattr(cfg, k) for k in ("episodes", "turns", "step_episodes", "steps", "seed")}
+    opts = {k: getattr(cfg, k) for k in ("episodes", "turns", "step_episodes", "steps", "scenario_steps", "seed")}
     args = ["execution.py", "report.json", json.dumps(opts)]
     run = run_python("harness.py", files={"harness.py": _HARNESS.read_text(), "execution.py": code}, args=args,
                      limits=Limits(timeout_s=cfg.timeout_s), sys_path=[REPO_ROOT], preload=_PRELOAD,

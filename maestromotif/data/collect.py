@@ -241,12 +241,27 @@ def collect(cfg: CollectConfig, show_progress: bool = True) -> CollectResult:
         raise UserError(f"unknown --sampling '{cfg.sampling}'", expected=" or ".join(SAMPLING))
     if cfg.num_pairs <= 0:
         raise UserError(f"--num_pairs must be positive, got {cfg.num_pairs}")
+    if cfg.num_workers < 1:
+        raise UserError(f"--num_workers {cfg.num_workers} is out of range", expected="an integer >= 1 "
+                        "(game processes)", fix="pass --num_workers 1 or more (e.g. the number of CPU cores)")
+    check_policy(cfg.policy)
     t0 = time.time()
     pool = collect_pool(cfg, show_progress)
     res = build_datasets(pool, cfg)
     res.events = skill_events(pool)
     res.seconds = time.time() - t0
     return res
+
+
+def check_policy(spec: str) -> None:
+    """A bad --policy fails here, in this process, before any worker starts (not in every worker)."""
+    from maestromotif.data.policies import POLICIES
+
+    if spec in POLICIES or Path(spec).exists():
+        return
+    raise UserError(f"unknown collection policy '{spec}' (no such policy name, no such file)",
+                    expected=f"one of {', '.join(POLICIES)} or the path of a skill-policy checkpoint/experiment dir",
+                    fix="pass --policy random, --policy explore or an existing checkpoint path")
 
 
 def pool_summary(pool: list[dict[str, Any]], top: int = 15) -> dict[str, Any]:

@@ -16,7 +16,13 @@ Optional keys written by maestromotif (ignored by readers that do not know them)
 - ``dnum``    ``(before, after)`` dungeon number (0 Dungeons of Doom, 2 Gnomish Mines, ...).
 
 Next to each ``<skill>.pkl`` a ``<skill>.meta.json`` records the config that produced it (how the
-samples were collected and paired), the maestromotif version and summary counts.
+samples were collected and paired), the maestromotif version, summary counts and the content
+``fingerprint`` (:func:`content_fingerprint`). Label files and reward models record the fingerprint of
+the dataset they were made from, and refuse to be used with another one.
+
+A pickle runs code when it is loaded: open only datasets you made or trust. ``<skill>.npz`` (written
+beside every pickle, see :func:`save_npz`) holds the same samples as plain arrays and loads with
+``allow_pickle=False``; :func:`load_dataset` reads it when given a ``.npz`` path.
 
 Label files (``preference/<annotator>_<skill>_<prompt>.npy``) are int arrays of length ``num_pairs``
 aligned with the pairs: 0 first better, 1 second better, 2 tie, 3 unknown/unparseable.
@@ -24,6 +30,8 @@ aligned with the pairs: 0 first better, 1 second better, 2 tie, 3 unknown/unpars
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
 import re
 from collections import Counter
@@ -37,7 +45,7 @@ import numpy as np
 
 from maestromotif.data.captions import caption, message_array, stat_deltas
 from maestromotif.utils.errors import UserError
-from maestromotif.utils.io import atomic_save_json, atomic_save_pickle
+from maestromotif.utils.io import atomic_open, atomic_save_json, atomic_save_pickle
 
 SCHEMA_HINT = ("a pickled list of dicts with 'msg_strs' (prev, cur) and 'stats_list' "
                "2 x [dlvl, gold, hp, maxhp, xl, hunger]; pairs are samples (2i, 2i+1)")
@@ -45,6 +53,11 @@ SCHEMA_HINT = ("a pickled list of dicts with 'msg_strs' (prev, cur) and 'stats_l
 # Label encoding of preference files (the original's AnnotationIdx).
 FIRST, SECOND, TIE, UNKNOWN = 0, 1, 2, 3
 LABEL_NAMES = {FIRST: "first", SECOND: "second", TIE: "tie", UNKNOWN: "unknown"}
+
+
+def flip(label: int) -> int:
+    """The label of the same pair shown in the other order (first <-> second; tie and unknown stay)."""
+    return {FIRST: SECOND, SECOND: FIRST}.get(label, label)
 
 
 @dataclass
@@ -85,6 +98,11 @@ class PairDataset:
         return np.stack([stat_deltas(s["stats_list"]) for s in self.samples]) if self.samples else \
             np.zeros((0, 5), np.float32)
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """Content fingerprint: changes when any message or stat of any sample changes (not the path)."""
+        return content_fingerprint(self.samples)
+
     def summary(self, top: int = 10) -> dict[str, Any]:
         msgs = Counter(s["msg_strs"][1] for s in self.samples)
         return {
@@ -95,6 +113,15 @@ class PairDataset:
             "identical_caption_pairs": sum(a == b for a, b in zip(self.captions[0::2], self.captions[1::2])),
             "most_common_messages": msgs.most_common(top),
         }
+
+
+def content_fingerprint(samples: Sequence[dict[str, Any]]) -> str:
+    """sha256 (16 hex digits) of what the LLM and the reward model read: messages and stats, in order."""
+    h = hashlib.sha256()
+    for s in samples:
+        h.update(json.dumps([list(s["msg_strs"]), [[int(x) for x in row] for row in s["stats_list"]]],
+                            separators=(",", ":")).encode())
+    return h.hexdigest()[:16]
 
 
 def validate_samples(samples: Any, path: str | Path | None = None) -> list[dict[str, Any]]:
@@ -136,12 +163,15 @@ def load_dataset(path: str | Path) -> PairDataset:
         raise UserError("dataset file not found", path=path, expected=SCHEMA_HINT,
                         fix="collect one with `python -m scripts.collect_dataset --out "
                             f"{path.parent}` or pass the right --directory/--dataset_dir")
-    try:
-        with open(path, "rb") as f:
-            samples = pickle.load(f)
-    except Exception as e:  # corrupt, truncated, not a pickle
-        raise UserError(f"cannot be unpickled ({type(e).__name__}: {e})", path=path, expected=SCHEMA_HINT,
-                        fix="the file is corrupt or not a dataset; recollect it") from None
+    if path.suffix == ".npz":
+        samples = _load_npz(path)
+    else:
+        try:
+            with open(path, "rb") as f:
+                samples = pickle.load(f)
+        except Exception as e:  # corrupt, truncated, not a pickle
+            raise UserError(f"cannot be unpickled ({type(e).__name__}: {e})", path=path, expected=SCHEMA_HINT,
+                            fix="the file is corrupt or not a dataset; recollect it") from None
     samples = validate_samples(samples, path)
     if len(samples) % 2:
         raise UserError(f"has an odd number of samples ({len(samples)})", path=path, expected=SCHEMA_HINT,
@@ -149,7 +179,6 @@ def load_dataset(path: str | Path) -> PairDataset:
     meta = {}
     mpath = meta_path(path)
     if mpath.exists():
-        import json
         meta = json.loads(mpath.read_text())
     return PairDataset(samples=samples, path=path, meta=meta)
 
@@ -166,12 +195,35 @@ def save_dataset(path: str | Path, samples: Sequence[dict[str, Any]], meta: dict
         raise ValueError(f"{path}: a dataset needs an even number of samples, got {len(samples)}")
     path = Path(path)
     atomic_save_pickle(path, samples)
+    save_npz(path.with_suffix(".npz"), samples)
     ds = PairDataset(samples=samples, path=path)
     summ = ds.summary()
     record = dict(meta or {})
     record["summary"] = {k: v for k, v in summ.items() if k != "most_common_messages"}
+    record["fingerprint"] = ds.fingerprint
     atomic_save_json(meta_path(path), record)
     return path
+
+
+def save_npz(path: str | Path, samples: Sequence[dict[str, Any]]) -> Path:
+    """The samples as plain arrays (no pickle: loading it cannot run code). Extra keys are dropped."""
+    path = Path(path)
+    msgs = np.array([list(s["msg_strs"]) for s in samples], dtype=np.str_).reshape(-1, 2)
+    stats = np.array([s["stats_list"] for s in samples], dtype=np.int64).reshape(-1, 2, 6)
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, msg_strs=msgs, stats_list=stats)
+    return path
+
+
+def _load_npz(path: Path) -> list[dict[str, Any]]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            msgs, stats = z["msg_strs"], z["stats_list"]
+    except Exception as e:
+        raise UserError(f"cannot be read as a dataset .npz ({type(e).__name__}: {e})", path=path,
+                        expected="arrays msg_strs (N, 2) str and stats_list (N, 2, 6) int",
+                        fix="rewrite it from the pickle with maestromotif.data.dataset.save_npz") from None
+    return [{"msg_strs": (str(m[0]), str(m[1])), "stats_list": st.tolist()} for m, st in zip(msgs, stats)]
 
 
 def dataset_path(directory: str | Path, skill: str) -> Path:

@@ -219,6 +219,24 @@ AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
 AGENT_NAMES: tuple[str, ...] = tuple(AGENTS)
 
 
+# The ceiling row: the same policies over skills with every skill run by a hand-written controller
+# (registered by the scripted-skills work under this name; issue 13).
+CEILING_AGENT = "scripted_skills"
+
+
+def with_ceiling(agents: list[str]) -> list[str]:
+    """``agents`` plus the ceiling agent, right after ``maestromotif`` (first when absent)."""
+    if CEILING_AGENT not in AGENTS:
+        raise UserError(f"the ceiling row needs the agent '{CEILING_AGENT}' (the policies over skills with scripted "
+                        "skill controllers), which is not registered in maestromotif.eval.agents.AGENTS here",
+                        expected=f"an AGENTS entry named '{CEILING_AGENT}'",
+                        fix="use a checkout that includes the scripted skills (issue 13), or drop --ceiling")
+    if CEILING_AGENT in agents:
+        return list(agents)
+    at = agents.index("maestromotif") + 1 if "maestromotif" in agents else 0
+    return list(agents[:at]) + [CEILING_AGENT] + list(agents[at:])
+
+
 def parse_agents(text: str) -> list[str]:
     names = [a.strip() for a in text.split(",") if a.strip()]
     bad = [a for a in names if a not in AGENTS]

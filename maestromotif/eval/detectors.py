@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from maestromotif.eval import facts as F
+from maestromotif.eval import facts
 from maestromotif.eval.facts import StepView
 from maestromotif.eval.overview import read_overview
 from maestromotif.eval.price import identified_price_group, paper_price_identified
@@ -116,11 +116,11 @@ class OracleEvidence:
         if self.found or step.dnum != DUNGEONS_OF_DOOM or step.depth not in ORACLE_DEPTHS:
             return self.found
         self.visited.add(step.depth)
-        if any(F.DELPHI.search(m) for m in step.messages):
+        if any(facts.DELPHI.search(m) for m in step.messages):
             self.found = f"'welcome to Delphi' on level {step.depth}"
-        elif not step.hallucinating and step.shows(F.ORACLE_GLYPHS):
+        elif not step.hallucinating and step.shows(facts.ORACLE_GLYPHS):
             self.found = f"the Oracle seen on level {step.depth}"
-        elif not step.hallucinating and step.shows(F.CENTAUR_STATUE_GLYPHS) >= 2:
+        elif not step.hallucinating and step.shows(facts.CENTAUR_STATUE_GLYPHS) >= 2:
             self.found = f"centaur statues of Delphi seen on level {step.depth}"
         elif self.visited >= set(ORACLE_DEPTHS):
             self.found = "stood on every level 5..9 of the Dungeons of Doom"
@@ -142,15 +142,15 @@ class MinetownEvidence:
             return self.found
         self.visited.add(step.dlevel)
         where = f"Mines level {step.dlevel} (depth {step.depth})"
-        if any(F.TEMPLE.search(m) for m in step.messages):
+        if any(facts.TEMPLE.search(m) for m in step.messages):
             self.found = f"entered a temple on {where}"
-        elif any(F.SHOP.search(m) for m in step.messages):
+        elif any(facts.SHOP.search(m) for m in step.messages):
             self.found = f"entered a shop on {where}"
-        elif step.shows(F.ALTAR_GLYPHS):
+        elif step.shows(facts.ALTAR_GLYPHS):
             self.found = f"an altar seen on {where}"
-        elif step.shows(F.DOOR_GLYPHS):
+        elif step.shows(facts.DOOR_GLYPHS):
             self.found = f"doors seen on {where}"
-        elif not step.hallucinating and step.shows(F.TOWN_PEOPLE_GLYPHS):
+        elif not step.hallucinating and step.shows(facts.TOWN_PEOPLE_GLYPHS):
             self.found = f"a shopkeeper, priest or watchman seen on {where}"
         elif self.visited >= set(MINETOWN_MINES_LEVELS):
             self.found = "stood on the 3rd and the 4th Mines level"
@@ -159,17 +159,22 @@ class MinetownEvidence:
 
 def ate_food(step: StepView, prev_hunger: int) -> bool:
     """Food was eaten this step: an eating message, or the eat action made the hunger status better."""
-    if any(F.ATE.search(m) for m in step.messages):
+    if any(facts.ATE.search(m) for m in step.messages):
         return True
-    return step.action == "eat" and step.hunger < prev_hunger
+    return (step.action == "eat" or bool(step.just_eaten)) and step.hunger < prev_hunger
 
 
 def eat_prompt_answered(step: StepView) -> bool:
-    """The paper's ``just_eaten``: the eat action's item prompt offered something, and it was taken."""
+    """The paper's ``just_eaten``: the eat action's item prompt offered something, and it was taken.
+
+    The environment reports it (``info["just_eaten"]``: the agent confirmed the prompt with ``y``, the
+    original's rule); without that report, an eat action whose prompt offered an item counts."""
+    if step.just_eaten is not None:
+        return step.just_eaten
     if step.action != "eat":
         return False
     for m in step.messages:
-        p = F.EAT_PROMPT.search(m)
+        p = facts.EAT_PROMPT.search(m)
         if p and any(ch.isalpha() for ch in p.group("letters").split(" or ")[0]):
             return True
     return False
@@ -239,7 +244,7 @@ class Transactions(Detector):
 
     def update(self, step):
         self.proxy += "sold" in step.message
-        self.exact += sum(bool(F.SOLD.search(m)) for m in step.messages)
+        self.exact += sum(bool(facts.SOLD.search(m)) for m in step.messages)
 
 
 class Price(Detector):
@@ -260,10 +265,10 @@ class Price(Detector):
         self.offer_identified = "Sell" in step.message and paper_price_identified(step.message)
         qty = 1
         for m in step.messages:
-            d = F.DROPPED.search(m)
+            d = facts.DROPPED.search(m)
             if d:
                 qty = int(d.group("qty")) if d.group("qty").isdigit() else 1
-            o = F.OFFER.search(m)
+            o = facts.OFFER.search(m)
             if not o or o.group("only") or o.group("whose") not in ("your ",):
                 continue
             item = o.group("item")
@@ -295,12 +300,12 @@ class Buc(Detector):
         if step.action == "drop" and "altar" in msg and "cursed" not in msg and "blessed" not in msg:
             self.proxy += 1
         for m in step.messages:
-            flash, land = F.ALTAR_FLASH.search(m), F.ALTAR_LAND.search(m)
+            flash, land = facts.ALTAR_FLASH.search(m), facts.ALTAR_LAND.search(m)
             hit = flash or land
             if not hit or (flash and step.hallucinating):
                 continue
             item = hit.group("item")
-            if F.BUC_WORD.search(item) or "gold piece" in item:
+            if facts.BUC_WORD.search(item) or "gold piece" in item:
                 continue
             self.exact += 1
             self.evidence.append(item)
@@ -329,7 +334,7 @@ class GoldenExit(Detector):
         self.prereq_proxy = False
 
     def update(self, step):
-        climb = any(F.CLIMB_OUT.search(m) for m in step.messages)
+        climb = any(facts.CLIMB_OUT.search(m) for m in step.messages)
         if climb and self.prereq_proxy:
             self._hit_proxy(step)
         if (climb and self.kills >= self.min_kills and step.gold >= self.min_gold
@@ -337,7 +342,7 @@ class GoldenExit(Detector):
             self._hit_exact(step, f"asked to climb out with {self.kills} kills and {step.gold} gold")
         # prerequisites as of the end of this step (used from the next step on, as the original did)
         self.kills_proxy += "kill" in step.message or "destroy" in step.message
-        self.kills += sum(bool(F.PLAYER_KILL.search(m)) for m in step.messages)
+        self.kills += sum(bool(facts.PLAYER_KILL.search(m)) for m in step.messages)
         self.max_depth = max(self.max_depth, step.depth)
         if step.dnum == DUNGEONS_OF_DOOM:
             self.dod_visited.add(step.depth)
@@ -381,7 +386,7 @@ class LevelUpSell(Detector):
         if step.xp < self.min_xp and (step.dnum, step.depth) != (DUNGEONS_OF_DOOM, 1):
             self.left_early = True
         if (self.exact_count is None and not self.left_early and step.xp >= self.min_xp
-                and any(F.SOLD.search(m) for m in step.messages)):
+                and any(facts.SOLD.search(m) for m in step.messages)):
             self.exact_count = 0
             self.evidence.append(f"sold at step {step.index}, XP level {step.xp}, depth {step.depth}")
 
@@ -448,14 +453,14 @@ class Monitor:
         return get
 
     def reset(self, obs: dict, info: dict) -> StepView:
-        step = F.view_from(obs, info, 0, None, None, False, self._overview_for(0, obs))
+        step = facts.view_from(obs, info, 0, None, None, False, self._overview_for(0, obs))
         self.detector.reset(step)
         self.prev = step
         return step
 
     def update(self, obs: dict, info: dict, action: int, done: bool) -> StepView:
         index = self.prev.index + 1
-        step = F.view_from(obs, info, index, action, self.prev, done, self._overview_for(index, obs))
+        step = facts.view_from(obs, info, index, action, self.prev, done, self._overview_for(index, obs))
         if done and not self.env.nethack.in_normal_game():
             # The game is over and the bottom line is blank: the hero is where it was.
             for name in ("depth", "dnum", "dlevel", "xp", "gold", "hunger", "hallucinating"):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import queue as queue_mod
 import random
@@ -32,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.agents import AGENTS, AgentContext, code_fingerprint, parse_agents
+from maestromotif.eval.agents import AGENTS, AgentContext, code_fingerprint, parse_agents, with_ceiling
+from maestromotif.eval.deaths import DeathWatch
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
 from maestromotif.eval.recording import FrameRecorder, write_html
@@ -40,9 +40,12 @@ from maestromotif.eval.tasks import TASKS, get_task, parse_tasks
 from maestromotif.nethack.obs import BL, GNOMISH_MINES
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
+from maestromotif.utils.jsonl import append_record, read_jsonl
+from maestromotif.workspace import in_workspace
 
 EPISODES_FILE = "episodes.jsonl"
 FRESH = "fresh"  # --checkpoint fresh: a freshly initialised skill policy (smoke tests, benchmarks)
+LAST_STEPS = 12  # steps (that showed messages) kept to read the cause of death from
 EPISODE_FIELDS = {
     "task": "task name", "agent": "agent name", "episode": "episode index (game seed = seed + episode)",
     "seed": "NetHack seed of the game", "run_key": "fingerprint of the settings that decide the outcome",
@@ -52,6 +55,8 @@ EPISODE_FIELDS = {
     "evidence": "what established the exact verdict", "details": "detector-specific counters",
     "steps": "agent steps", "turns": "game turns (blstats time)",
     "end": "success | max_steps | how NetHack ended the game (died, starving, ...)",
+    "death": "cause of the end ({cause, detail, messages}: maestromotif.eval.deaths.CAUSES, the monster ..., "
+             "the last messages read)",
     "progression": "BALROG progression (max over the episode)", "achievement": "the milestone behind it",
     "max_depth": "deepest level", "max_xp": "highest experience level", "gold": "gold at the end",
     "score": "in-game score at the end", "visited_mines": "entered the Gnomish Mines",
@@ -66,21 +71,24 @@ class EvalConfig:
     agents: list[str] = field(default_factory=lambda: ["maestromotif", "random_skills", "random_actions"])
     episodes: int = 100
     num_workers: int = 1
-    checkpoint: str = "train_dir/skill_policy/default"
-    meta_policies: str = "rl_baseline/meta_policies"
+    checkpoint: str = field(default_factory=lambda: in_workspace("skill_policy/default"))
+    meta_policies: str = field(default_factory=lambda: in_workspace("meta_policies"))
     code_seed: int = 42
     seed: int = 0
     max_episode_steps: int = 10_000
     deterministic: bool = False
-    out: str = "eval_results"
+    out: str = field(default_factory=lambda: in_workspace("eval_results"))
     record: str | None = None
     render_episodes: int = 1
     device: str = "cpu"
     envs_per_worker: int = 16
+    ceiling: bool = False  # add the scripted-skills agent (the ceiling of the hierarchy) to the agents
 
     def validate(self) -> EvalConfig:
         self.tasks = parse_tasks(",".join(self.tasks))
         self.agents = parse_agents(",".join(self.agents))
+        if self.ceiling:
+            self.agents = with_ceiling(self.agents)
         for name, low in (("episodes", 1), ("num_workers", 1), ("max_episode_steps", 1), ("render_episodes", 0),
                           ("envs_per_worker", 1)):
             if getattr(self, name) < low:
@@ -130,7 +138,7 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
             path = meta_policy_file(cfg, task)
             if not path.is_file():
                 raise UserError("policy over skills not found", path=path,
-                                expected=f"rl_baseline/meta_policies/{get_task(task).policy_dir}/seed{cfg.code_seed}/execution.py",
+                                expected=f"<meta_policies>/{get_task(task).policy_dir}/seed{cfg.code_seed}/execution.py",
                                 fix="generate it (python -m scripts.generate_code), pass --meta_policies/--code_seed, "
                                     "or evaluate only --agents random_actions")
             policy = _sha256(path)
@@ -154,47 +162,19 @@ class EpisodeStore:
         self.path = Path(path)
 
     def load(self) -> list[dict[str, Any]]:
+        """Episodes in file order; a torn line (a kill) is skipped, so that episode reruns."""
         if not self.path.exists():
             return []
         records, seen = [], set()
-        with open(self.path, "rb") as f:
-            for raw in f:
-                try:
-                    rec = json.loads(raw)
-                except ValueError:
-                    continue  # a line torn by a kill: that episode reruns
-                key = (rec.get("task"), rec.get("agent"), rec.get("episode"), rec.get("run_key"))
-                if isinstance(rec, dict) and key not in seen:
-                    seen.add(key)
-                    records.append(rec)
+        for rec in read_jsonl(self.path):
+            key = (rec.get("task"), rec.get("agent"), rec.get("episode"), rec.get("run_key"))
+            if key not in seen:
+                seen.add(key)
+                records.append(rec)
         return records
 
     def append(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(record, default=_json_default, separators=(",", ":")) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            if os.fstat(fd).st_size and not self._ends_with_newline():
-                line = b"\n" + line  # never glue a record to a torn line
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, set | frozenset | tuple):
-        return sorted(o) if isinstance(o, set | frozenset) else list(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+        append_record(self.path, record)
 
 
 # ------------------------------------------------------------------------------------ one episode
@@ -219,6 +199,7 @@ class Episode:
         self.max_depth, self.max_xp, self.mines = int(b[BL.DEPTH]), int(b[BL.XP]), False
         self.last = b.copy()  # the bottom line of the last step still in the game
         self.steps, self.end = 0, None
+        self.deaths = DeathWatch(LAST_STEPS)  # the last messages: the cause of death is read from them
         if frames is not None:
             frames.add(self.obs, self._caption())
 
@@ -229,6 +210,7 @@ class Episode:
         env = self.env
         self.obs, _, done, truncated, self.info = env.step(action)
         self.steps += 1
+        self.deaths.update(self.info.get("messages"))
         self.monitor.update(self.obs, self.info, action, done)
         b = self.obs["blstats"]
         if env.nethack.in_normal_game():
@@ -257,8 +239,13 @@ class Episode:
             "progression": self.prog.value, "achievement": self.prog.achievement,
             "max_depth": self.max_depth, "max_xp": self.max_xp, "gold": int(b[BL.GOLD]), "score": int(b[BL.SCORE]),
             "visited_mines": self.mines, "overview_calls": self.monitor.overview_calls,
-            "agent_stats": self.agent.stats(),
+            "agent_stats": self.agent.stats(), "death": self.death(),
         }
+
+    def death(self) -> dict[str, Any]:
+        d = self.deaths.classify(self.end)
+        return {"cause": d.cause, "detail": d.detail,
+                "messages": self.deaths.last_messages() if d.cause not in ("alive", "timeout") else []}
 
     def _caption(self) -> str:
         skill = self.agent.skill

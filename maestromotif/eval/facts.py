@@ -100,6 +100,7 @@ class StepView:
     level_changed: bool        # (dnum, depth) differs from the previous step
     done: bool                 # the game ended on this step
     overview: Callable[[], str | None]  # types #overview once per step on demand; None if it cannot now
+    just_eaten: bool | None = None  # the env's flag: this action confirmed the eat prompt (None: not reported)
 
     @property
     def glyphs(self) -> np.ndarray:
@@ -122,4 +123,4 @@ def view_from(obs: dict[str, Any], info: dict[str, Any], index: int, action: int
         depth=depth, dnum=dnum, dlevel=int(b[BL.DLEVEL]), xp=int(b[BL.XP]), gold=int(b[BL.GOLD]),
         hunger=int(b[BL.HUNGER]), hallucinating=bool(int(b[BL.CONDITION]) & HALLUCINATING),
         level_changed=prev is not None and (prev.dnum, prev.depth) != (dnum, depth), done=done,
-        overview=overview)
+        overview=overview, just_eaten=info.get("just_eaten"))

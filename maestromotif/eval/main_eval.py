@@ -26,6 +26,7 @@ from typing import Any
 from maestromotif.eval.evaluator import EvalConfig, evaluate
 from maestromotif.eval.report import markdown
 from maestromotif.utils.errors import UserError
+from maestromotif.workspace import in_workspace
 
 EVAL_FLAGS = (  # (name, type, default, help) added to scripts.main with --evaluation True
     ("eval_episodes", int, 100, "episodes to evaluate (game seeds seed..seed+episodes-1)"),
@@ -56,7 +57,7 @@ def eval_config_from_main_cfg(cfg: Any) -> EvalConfig:
         raise UserError("--evaluation True needs a task", expected="--eval_target <task>, e.g. goldenexit",
                         fix="add --eval_target gnomish|delphi|minetown|transactions|price|buc|goldenexit|levelupsell|"
                             "discoveryhunger")
-    exp_dir = Path(_get(cfg, "train_dir", "train_dir/skill_policy")) / _get(cfg, "experiment", "default")
+    exp_dir = Path(_get(cfg, "train_dir", in_workspace("skill_policy"))) / _get(cfg, "experiment", "default")
     seed = int(_get(cfg, "seed", 0))
     code_seed = int(_get(cfg, "code_seed", -1))
     agents = _get(cfg, "eval_agents", "maestromotif")
@@ -65,7 +66,7 @@ def eval_config_from_main_cfg(cfg: Any) -> EvalConfig:
         episodes=int(_get(cfg, "eval_episodes", 100)),
         num_workers=max(1, min(int(_get(cfg, "num_workers", 1)), os.cpu_count() or 1)),
         checkpoint=str(exp_dir),
-        meta_policies=_get(cfg, "meta_policy_dir", _get(cfg, "meta_policies", "rl_baseline/meta_policies")),
+        meta_policies=_get(cfg, "meta_policy_dir", _get(cfg, "meta_policies", in_workspace("meta_policies"))),
         code_seed=code_seed if code_seed != -1 else seed, seed=seed,
         max_episode_steps=int(_get(cfg, "eval_max_episode_steps", 10_000)),
         out=_get(cfg, "eval_out", "") or str(exp_dir / "eval" / task),

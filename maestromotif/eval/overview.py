@@ -13,6 +13,7 @@ from __future__ import annotations
 from nle import nethack as nh
 
 from maestromotif.nethack.env import MaestroNLE
+from maestromotif.nethack.obs import screen_text
 
 OVERVIEW_KEY = int(nh.Command.OVERVIEW)  # Ctrl-O: #overview outside wizard mode
 _SPACE, _ESC = ord(" "), 27
@@ -25,17 +26,13 @@ def read_overview(env: MaestroNLE) -> str | None:
     if env.waiting_for() is not None or not env.nethack.in_normal_game():
         return None
     obs = env.send_keys(bytes([OVERVIEW_KEY]))
-    pages = [_text(obs)]
+    pages = [screen_text(obs["tty_chars"])]
     for _ in range(_MAX_PAGES):
         if env.waiting_for() != "more":
             break
         obs = env.send_keys(bytes([_SPACE]))
         if env.waiting_for() == "more":
-            pages.append(_text(obs))
+            pages.append(screen_text(obs["tty_chars"]))
     if env.waiting_for() is not None:  # never leave a window or prompt open for the agent
         env.send_keys(bytes([_ESC]))
     return "\n".join(pages)
-
-
-def _text(obs) -> str:
-    return "\n".join(bytes(row).decode("latin-1").rstrip() for row in obs["tty_chars"])

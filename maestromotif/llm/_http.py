@@ -46,7 +46,9 @@ def with_retries(fn: Callable[[], R], max_retries: int, backoff: float = 1.0, ma
             return fn()
         except RetryableError as e:
             if attempt >= max_retries:
-                raise RuntimeError(f"giving up after {attempt + 1} attempts: {e}") from None
+                raise UserError(f"LLM server unreachable or failing, gave up after {attempt + 1} attempts: {e}",
+                                fix="start the server, or check --base_url (and --max_retries/--timeout "
+                                    "to wait longer)") from None
             wait = e.retry_after if e.retry_after is not None else min(max_backoff, backoff * 2 ** attempt)
             sleep(wait * (1 + 0.1 * random.random()))
             attempt += 1

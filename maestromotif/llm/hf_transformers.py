@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, first_option_tokens, render_plain_chat
+from maestromotif.llm.extra import require
 from maestromotif.utils.errors import UserError
 
 
@@ -27,7 +28,8 @@ class TransformersBackend(LLMBackend):
         if not model:
             raise UserError("the transformers backend needs --model", expected="a local model directory or a Hub id")
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        transformers = require("transformers", "the transformers backend")
+        AutoModelForCausalLM, AutoTokenizer = transformers.AutoModelForCausalLM, transformers.AutoTokenizer
 
         if n_threads:
             torch.set_num_threads(int(n_threads))

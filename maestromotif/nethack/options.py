@@ -31,6 +31,8 @@ OPTIONS=runmode:teleport,showexp,showscore,time
 OPTIONS=paranoid_confirmation:none
 OPTIONS=pettype:none
 OPTIONS=race:hum,role:mon,gender:mal,align:neu
+# the name NLE would give: without it NetHack reads $USER/$LOGNAME and NLE warns on stderr every reset
+OPTIONS=name:agent
 OPTIONS=pickup_types:$?!/%
 OPTIONS=pickup_burden:unencumbered
 # corpses, tins and the Monk's shunned armour are not picked up

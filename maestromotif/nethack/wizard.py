@@ -7,7 +7,7 @@ NetHack's debug mode can map the level (^F), teleport within it (^T) and between
 Places: :func:`dungeon_layout` reads where this game's special levels are (the ``^V ?`` menu),
 :func:`enter_mines` walks down the Mines branch staircase, :func:`goto_oracle_level`,
 :func:`goto_minetown`, :func:`stand_in_shop` (inside a shop, off the shopkeeper's spot) and
-``stand_on(env, "_")`` (an altar). Things: :func:`wish`, :func:`create_monster`,
+``stand_on(env, "_")`` (an altar). Things: :func:`wish`, :func:`quaff`, :func:`create_monster`,
 :func:`pass_turns` (e.g. until Hungry).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 from nle import nethack as nh
 
 from maestromotif.nethack.env import MaestroNLE
-from maestromotif.nethack.obs import BL, GNOMISH_MINES, inventory, message_text
+from maestromotif.nethack.obs import BL, GNOMISH_MINES, inventory, message_text, screen_text
 
 CTRL_F, CTRL_G, CTRL_T, CTRL_V, CTRL_W = 6, 7, 20, 22, 23
 ESC = 27
@@ -113,7 +113,7 @@ def dungeon_layout(env: MaestroNLE) -> dict[str, int]:
     pages = []
     obs = env.send_keys(bytes([CTRL_V]) + b"?\r")
     for _ in range(10):  # a menu of "(1 of 3)" pages: '>' shows the next one
-        pages.append(_screen_text(obs))
+        pages.append(screen_text(obs["tty_chars"]))
         page = re.search(r"\((\d+) of (\d+)\)", pages[-1])
         if not page or page.group(1) == page.group(2):
             break
@@ -227,6 +227,11 @@ def wish(env: MaestroNLE, text: str) -> str | None:
     return None
 
 
+def quaff(env: MaestroNLE, letter: str) -> dict[str, np.ndarray]:
+    """Drink the potion ``letter`` (raw keys: not an agent action), e.g. a wished-for gain level."""
+    return _settle(env, env.send_keys(b"q" + letter.encode()))
+
+
 def create_monster(env: MaestroNLE, name: str) -> dict[str, np.ndarray]:
     """Create a ``name`` next to the hero (``^G``)."""
     return _settle(env, env.send_keys(bytes([CTRL_G]) + name.encode() + b"\r"))
@@ -256,10 +261,6 @@ def pass_turns(env: MaestroNLE, until, max_keys: int = 5000) -> dict[str, np.nda
     return obs
 
 
-def _screen_text(obs: dict[str, np.ndarray]) -> str:
-    return "\n".join(bytes(row).decode("latin-1").rstrip() for row in obs["tty_chars"])
-
-
 __all__ = ["reveal_map", "terrain", "find_on_map", "teleport_to", "level_teleport", "stand_on", "message_text",
            "dungeon_layout", "enter_mines", "goto_mines_level", "goto_minetown", "goto_oracle_level",
-           "monster_positions", "stand_in_shop", "goto_shop", "wish", "create_monster", "pass_turns"]
+           "monster_positions", "stand_in_shop", "goto_shop", "wish", "quaff", "create_monster", "pass_turns"]

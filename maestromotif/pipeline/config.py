@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.tasks import TASK_NAMES, TRAINING_POLICY
 from maestromotif.utils.errors import UserError
 
-TASKS = ("gnomish", "delphi", "minetown", "transactions", "price", "buc", "goldenexit", "levelupsell",
-         "discoveryhunger")
+TASKS = TASK_NAMES  # the evaluation tasks, from the one task table (maestromotif/tasks.py)
 
 
 @dataclass
@@ -42,7 +42,7 @@ class PipelineConfig:
     # 4. policies over skills
     reuse_code: bool = True
     code_seed: int = 42
-    code_tasks: tuple[str, ...] = ("exploration",) + TASKS
+    code_tasks: tuple[str, ...] = (TRAINING_POLICY,) + TASKS
     max_rewrites: int = 3
     # 5. skill training
     train_for_seconds: int = 0
@@ -67,7 +67,7 @@ class PipelineConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Measured to finish within 30 min on 2 cores (see README "Pipeline").
+    # Measured to finish within 30 min on 2 cores (see docs/phase-pipeline.md).
     "tiny": dict(num_pairs=40, annotation_batch_size=16, reward_epochs=10, reward_batch_size=16,
                  train_for_seconds=300, rl_workers=2, envs_per_worker=4, rl_batch_size=256,
                  eval_episodes=2, eval_max_episode_steps=600, reuse_code=True),

@@ -16,6 +16,7 @@ from typing import Any
 
 from maestromotif.pipeline.config import PipelineConfig
 from maestromotif.utils.io import atomic_write_bytes, atomic_write_text
+from maestromotif.workspace import Workspace
 
 Block = tuple[str, Any]  # ("h2", text) | ("p", text) | ("table", (header, rows)) | ("img", path) | ("pre", text)
 
@@ -67,7 +68,7 @@ def _stage_section(w: Path) -> list[Block]:
 def _dataset_section(cfg: PipelineConfig, w: Path) -> list[Block]:
     rows = []
     for s in cfg.skills:
-        meta = _read_json(w / "og_dataset" / f"{s}.meta.json")
+        meta = _read_json(Workspace(w).og_dataset / f"{s}.meta.json")
         if meta:
             sm = meta.get("summary", {})
             rows.append([s, sm.get("pairs"), sm.get("unique_captions"), sm.get("identical_caption_pairs")])
@@ -82,7 +83,7 @@ def _label_section(cfg: PipelineConfig, w: Path, plots: Path) -> list[Block]:
 
     counts, rows = {}, []
     for s in cfg.skills:
-        summ = _read_json(w / "preference" / f"{experiment(cfg, s)}.summary.json")
+        summ = _read_json(Workspace(w).preference / f"{experiment(cfg, s)}.summary.json")
         if not summ:
             continue
         c = summ.get("labels", {})
@@ -108,7 +109,7 @@ def _reward_section(cfg: PipelineConfig, w: Path, plots: Path, top: int = 5) -> 
     blocks: list[Block] = [("h2", "Reward models")]
     rows = []
     for s in cfg.skills:
-        d = w / "train_dir" / "skill_rewards" / experiment(cfg, s)
+        d = Workspace(w).skill_rewards / experiment(cfg, s)
         metrics = d / "metrics.csv"
         if not metrics.exists():
             continue
@@ -128,8 +129,8 @@ def _reward_section(cfg: PipelineConfig, w: Path, plots: Path, top: int = 5) -> 
             from maestromotif.reward.inspection import rank_dataset
             from maestromotif.reward.runtime import SkillReward
 
-            sr = SkillReward.load(w / "train_dir" / "skill_rewards" / experiment(cfg, s))
-            ranked = rank_dataset(sr, w / "og_dataset" / f"{s}.pkl")
+            sr = SkillReward.load(Workspace(w).skill_rewards / experiment(cfg, s))
+            ranked = rank_dataset(sr, Workspace(w).og_dataset / f"{s}.pkl")
         except Exception as e:  # a report never fails on one section
             blocks.append(("p", f"{s}: ranking unavailable ({type(e).__name__}: {e})"))
             continue
@@ -147,7 +148,7 @@ def _num(x: Any) -> str:
 
 
 def _train_section(w: Path, plots: Path) -> list[Block]:
-    exp = w / "train_dir" / "skill_policy" / "default"
+    exp = Workspace(w).skill_policy / "default"
     blocks: list[Block] = [("h2", "Skill training")]
     if not exp.exists():
         return blocks + [("p", "No skill policy trained yet.")]
@@ -180,12 +181,12 @@ def _train_section(w: Path, plots: Path) -> list[Block]:
 
 
 def _eval_section(w: Path, plots: Path) -> list[Block]:
-    md = w / "eval" / "report.md"
+    md = Workspace(w).eval_results / "report.md"
     if not md.exists():
         return [("h2", "Zero-shot evaluation"), ("p", "No evaluation yet.")]
     blocks: list[Block] = [("h2", "Zero-shot evaluation"), ("md", md.read_text())]
-    if (w / "eval" / "report.png").exists():
-        shutil.copyfile(w / "eval" / "report.png", plots / "eval.png")
+    if (Workspace(w).eval_results / "report.png").exists():
+        shutil.copyfile(Workspace(w).eval_results / "report.png", plots / "eval.png")
         blocks.append(("img", "plots/eval.png"))
     return blocks
 

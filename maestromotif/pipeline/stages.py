@@ -4,14 +4,14 @@ in-process step) with the files it produces.
     collect   -> og_dataset/<skill>.pkl                                   (scripts.collect_dataset)
     annotate  -> preference/<annotator>_<skill>_<prompt>.npy, per skill   (scripts.annotate_pairs)
     reward    -> train_dir/skill_rewards/<experiment>/, per skill         (scripts.train_reward)
-    code      -> meta_policies/<task>/seed<N>/execution.py, per task      (scripts.generate_code, or the
-                                                                           shipped ones with reuse_code)
+    code      -> rl_baseline/meta_policies/<task>/seed<N>/execution.py    (scripts.generate_code, or the
+                 per task                                                  shipped ones with reuse_code)
     train     -> train_dir/skill_policy/default/                          (scripts.main)
-    eval      -> eval/ (episodes.jsonl, report.*)                         (scripts.evaluate)
+    eval      -> eval_results/ (episodes.jsonl, report.*)                 (scripts.evaluate)
     report    -> report.md, report.html, plots/*.png                      (in-process)
 
-All paths are inside the workdir, laid out like the repository, so any stage can be rerun or
-replaced by hand with the printed command.
+The workdir is a workspace (:class:`maestromotif.workspace.Workspace`: the repository's layout), so any
+stage can be rerun or replaced by hand with the printed command, or with ``--workspace <workdir>``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maestromotif.pipeline.config import PipelineConfig
+from maestromotif.workspace import CHECKOUT, SHIPPED, Workspace
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_META_POLICIES = REPO_ROOT / "rl_baseline" / "meta_policies"
+REPO_ROOT = CHECKOUT  # commands run from the checkout that holds the package
+SHIPPED_META_POLICIES = SHIPPED.meta_policies
 
 
 @dataclass
@@ -70,7 +71,7 @@ def experiment(cfg: PipelineConfig, skill: str) -> str:
 
 
 def _collect(cfg: PipelineConfig, w: Path) -> list[Unit]:
-    out = w / "og_dataset"
+    out = Workspace(w).og_dataset
     return [Unit("collect", [out / f"{s}.pkl" for s in cfg.skills],
                  argv=_py("scripts.collect_dataset", "--policy", cfg.collect_policy, "--num_pairs", cfg.num_pairs,
                           "--out", out, "--num_workers", cfg.num_workers, "--seed", cfg.seed,
@@ -78,10 +79,10 @@ def _collect(cfg: PipelineConfig, w: Path) -> list[Unit]:
 
 
 def _annotate_argv(cfg: PipelineConfig, w: Path, skill: str, chunk: int | str = 0) -> list[str]:
-    argv = _py("scripts.annotate_pairs", "--directory", w / "og_dataset", "--goal_key", skill,
+    argv = _py("scripts.annotate_pairs", "--directory", Workspace(w).og_dataset, "--goal_key", skill,
                "--n-annotation-chunks", cfg.annotation_chunks, "--chunk-number", chunk,
-               "--annotator", cfg.annotator, "--prompt", cfg.prompt, "--preference_dir", w / "preference",
-               "--logdir", w / "logs" / "annotation", "--backend", cfg.backend, "--batch_size",
+               "--annotator", cfg.annotator, "--prompt", cfg.prompt, "--preference_dir", Workspace(w).preference,
+               "--logdir", Workspace(w).path("prompt_logs"), "--backend", cfg.backend, "--batch_size",
                cfg.annotation_batch_size, "--progress", 0)
     if cfg.model:
         argv += ["--model", cfg.model]
@@ -91,14 +92,14 @@ def _annotate_argv(cfg: PipelineConfig, w: Path, skill: str, chunk: int | str = 
 def _annotate(cfg: PipelineConfig, w: Path) -> list[Unit]:
     units = []
     for s in cfg.skills:
-        npy = w / "preference" / f"{experiment(cfg, s)}.npy"
+        npy = Workspace(w).preference / f"{experiment(cfg, s)}.npy"
         if cfg.annotation_chunks == 1:
             units.append(Unit(f"annotate/{s}", [npy], argv=_annotate_argv(cfg, w, s)))
         else:  # run the chunks one after another here; on a cluster they are a Slurm array
             for c in range(cfg.annotation_chunks):
                 units.append(Unit(f"annotate/{s}/chunk{c}", [], argv=_annotate_argv(cfg, w, s, c)))
             units.append(Unit(f"annotate/{s}/merge", [npy],
-                              argv=_py("scripts.merge_annotations", "--preference_dir", w / "preference",
+                              argv=_py("scripts.merge_annotations", "--preference_dir", Workspace(w).preference,
                                        "--experiment", experiment(cfg, s))))
     return units
 
@@ -110,7 +111,7 @@ def _annotate_slurm(cfg: PipelineConfig, w: Path) -> str:
         lines.append(f"sbatch --array=0-{cfg.annotation_chunks - 1} --partition={cfg.slurm_partition} "
                      f"--gres=gpu:8 --job-name=annotate_{s} --wrap=\"{argv}\"")
     for s in cfg.skills:
-        lines.append(" ".join(_py("scripts.merge_annotations", "--preference_dir", w / "preference",
+        lines.append(" ".join(_py("scripts.merge_annotations", "--preference_dir", Workspace(w).preference,
                                   "--experiment", experiment(cfg, s))).replace(sys.executable, "python")
                      + "   # after the array finishes")
     return "\n".join(lines)
@@ -120,10 +121,10 @@ def _reward(cfg: PipelineConfig, w: Path) -> list[Unit]:
     units = []
     for s in cfg.skills:
         exp = experiment(cfg, s)
-        units.append(Unit(f"reward/{s}", [w / "train_dir" / "skill_rewards" / exp],
-                          argv=_py("scripts.train_reward", "--experiment", exp, "--dataset_dir", w / "og_dataset",
-                                   "--preference_dir", w / "preference", "--train_dir",
-                                   w / "train_dir" / "skill_rewards", "--num_epochs", cfg.reward_epochs,
+        units.append(Unit(f"reward/{s}", [Workspace(w).skill_rewards / exp],
+                          argv=_py("scripts.train_reward", "--experiment", exp, "--dataset_dir", Workspace(w).og_dataset,
+                                   "--preference_dir", Workspace(w).preference, "--train_dir",
+                                   Workspace(w).skill_rewards, "--num_epochs", cfg.reward_epochs,
                                    "--batch_size", cfg.reward_batch_size, "--reward_lr", cfg.reward_lr,
                                    "--seed", 777, "--progress", 0, "--num_threads", 1)))
     return units
@@ -143,7 +144,7 @@ def _copy_shipped(task: str, seed: int, dest_root: Path) -> None:
 
 
 def _code(cfg: PipelineConfig, w: Path) -> list[Unit]:
-    root = w / "meta_policies"
+    root = Workspace(w).meta_policies
     units = []
     for t in cfg.code_tasks:
         path = root / t / f"seed{cfg.code_seed}" / "execution.py"
@@ -152,7 +153,7 @@ def _code(cfg: PipelineConfig, w: Path) -> list[Unit]:
                               describe=f"copy shipped rl_baseline/meta_policies/{t}/seed{cfg.code_seed}"))
         else:
             argv = _py("scripts.generate_code", "--task", t, "--seed", cfg.code_seed, "--backend", cfg.backend,
-                       "--max_rewrites", cfg.max_rewrites, "--out", root, "--logdir", w / "logs" / "codegen")
+                       "--max_rewrites", cfg.max_rewrites, "--out", root, "--logdir", Workspace(w).path("codegen_logs"))
             if cfg.model:
                 argv += ["--model", cfg.model]
 
@@ -168,13 +169,13 @@ def _code(cfg: PipelineConfig, w: Path) -> list[Unit]:
 
 
 def train_argv(cfg: PipelineConfig, w: Path) -> list[str]:
-    reward_dirs = [str(w / "train_dir" / "skill_rewards" / experiment(cfg, s)) for s in cfg.skills]
+    reward_dirs = [str(Workspace(w).skill_rewards / experiment(cfg, s)) for s in cfg.skills]
     argv = _py("scripts.main", "--algo", "APPO", "--num_workers", cfg.rl_workers, "--num_envs_per_worker",
                cfg.envs_per_worker, "--batch_size", cfg.rl_batch_size, "--reward_scale", 0.1, "--obs_scale", 255.0,
                "--train_for_env_steps", cfg.train_for_env_steps, "--stats_avg", 1000, "--seed", cfg.seed + 2,
-               "--code_seed", cfg.code_seed, "--meta_policy_dir", w / "meta_policies",
+               "--code_seed", cfg.code_seed, "--meta_policy_dir", Workspace(w).meta_policies,
                "--reward_dir", repr(reward_dirs), "--extrinsic_reward", cfg.extrinsic_reward,
-               "--llm_reward", cfg.llm_reward, "--train_dir", w / "train_dir" / "skill_policy",
+               "--llm_reward", cfg.llm_reward, "--train_dir", Workspace(w).skill_policy,
                "--experiment", "default")
     if cfg.train_for_seconds:
         argv += ["--train_for_seconds", str(cfg.train_for_seconds)]
@@ -182,16 +183,16 @@ def train_argv(cfg: PipelineConfig, w: Path) -> list[str]:
 
 
 def _train(cfg: PipelineConfig, w: Path) -> list[Unit]:
-    return [Unit("train", [w / "train_dir" / "skill_policy" / "default"], argv=train_argv(cfg, w))]
+    return [Unit("train", [Workspace(w).skill_policy / "default"], argv=train_argv(cfg, w))]
 
 
 def _eval(cfg: PipelineConfig, w: Path) -> list[Unit]:
-    return [Unit("eval", [w / "eval" / "report.json"],
+    return [Unit("eval", [Workspace(w).eval_results / "report.json"],
                  argv=_py("scripts.evaluate", "--task", ",".join(cfg.eval_tasks), "--episodes", cfg.eval_episodes,
-                          "--num_workers", cfg.num_workers, "--checkpoint", w / "train_dir" / "skill_policy" / "default",
-                          "--meta_policies", w / "meta_policies", "--code_seed", cfg.code_seed,
+                          "--num_workers", cfg.num_workers, "--checkpoint", Workspace(w).skill_policy / "default",
+                          "--meta_policies", Workspace(w).meta_policies, "--code_seed", cfg.code_seed,
                           "--agents", cfg.eval_agents, "--max_episode_steps", cfg.eval_max_episode_steps,
-                          "--out", w / "eval", "--seed", cfg.seed, "--progress", "False"))]
+                          "--out", Workspace(w).eval_results, "--seed", cfg.seed, "--progress", "False"))]
 
 
 def _report(cfg: PipelineConfig, w: Path) -> list[Unit]:

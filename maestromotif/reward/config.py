@@ -7,46 +7,80 @@ the label file ``<preference_dir>/<experiment>.npy`` and the dataset ``<dataset_
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from maestromotif.data.captions import DELTA_NAMES
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.utils.cli import arg, ws_arg
 from maestromotif.utils.errors import UserError
+
+
+def parse_keep_deltas(s: str | Sequence[str]) -> tuple[str, ...]:
+    """``--keep_deltas``: a comma list of :data:`DELTA_NAMES`, or ``all`` / ``none``."""
+    if not isinstance(s, str):
+        return tuple(s)
+    if s.strip().lower() == "none":
+        return ()
+    if s.strip().lower() == "all":
+        return DELTA_NAMES
+    names = tuple(x.strip() for x in s.split(",") if x.strip())
+    bad = [n for n in names if n not in DELTA_NAMES]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown stat deltas {bad}; use a comma list of "
+                                         f"{','.join(DELTA_NAMES)}, or 'all' / 'none'")
+    return names
+
+
+WHAT, OPT, MODEL, EXEC = "what to train on", "optimisation", "model", "execution (never changes the result)"
 
 
 @dataclass
 class RewardConfig:
-    experiment: str = "gemma270m_descender_default"
-    train_dir: str = "train_dir/skill_rewards"
-    dataset_dir: str = "og_dataset"
-    preference_dir: str = "preference"
-    dataset: str | None = None  # override: path of the dataset pickle
-    labels: str | None = None  # override: path of the label .npy
+    experiment: str = arg("gemma270m_descender_default",
+                          "<annotator>_<skill>_<prompt>: names the label file, the dataset (by its skill) and the "
+                          "output directory", group=WHAT)
+    train_dir: str = ws_arg("skill_rewards", "outputs go to <train_dir>/<experiment>/", group=WHAT)
+    dataset_dir: str = ws_arg("og_dataset", "directory of <skill>.pkl datasets", aliases=("directory",), group=WHAT)
+    preference_dir: str = ws_arg("preference", "directory of <experiment>.npy label files", group=WHAT)
+    dataset: str | None = arg(None, "dataset pickle (or .npz) to use instead of <dataset_dir>/<skill>.pkl",
+                              group=WHAT)
+    labels: str | None = arg(None, "label .npy to use instead of <preference_dir>/<experiment>.npy", group=WHAT)
     # optimisation (the original's defaults: batch 1000, Adam lr 1e-5, 20 epochs, seed 777)
-    batch_size: int = 1000
-    reward_lr: float = 1e-5
-    num_epochs: int = 20
-    seed: int = 777
-    val_fraction: float = 0.1  # held-out pairs (seeded split); 0 trains on everything
+    batch_size: int = arg(1000, "pairs per Adam step", group=OPT)
+    reward_lr: float = arg(1e-5, "Adam learning rate; a loss that stops being finite stops the run, keeping "
+                                 "the last good checkpoint", group=OPT)
+    num_epochs: int = arg(20, "passes over the training pairs; raise it and rerun to train a finished model "
+                              "further", group=OPT)
+    seed: int = arg(777, "seeds the initial weights, the held-out split and the shuffling", group=OPT)
+    val_fraction: float = arg(0.1, "fraction of labelled pairs held out for validation; identical comparisons "
+                                   "stay on one side", group=OPT)
     # model (the original's reward encoder defaults)
-    encoder_embedding_dim: int = 128
-    encoder_hidden_dim: int = 512
+    encoder_embedding_dim: int = arg(128, "width of the stat-delta MLP", group=MODEL)
+    encoder_hidden_dim: int = arg(512, "width of the layer before the reward head", group=MODEL)
     # Stat deltas the model sees. The original zeroes every delta but dungeon level, both when training
     # (rlaif/data.py: diffstats[1:] = 0) and when rewarding the RL agent (obs_wrappers.BlstatsWrapper);
     # at RL time the deltas are taken against the stats at the start of the skill, not over one step
     # as in the dataset, so only the depth change means the same thing in both places.
-    keep_deltas: tuple[str, ...] = ("dlvl",)
+    keep_deltas: tuple[str, ...] = arg(("dlvl",), f"stat deltas the model sees, comma list of "
+                                       f"{','.join(DELTA_NAMES)}, or all/none; the others are zeroed (the "
+                                       "original keeps dlvl only, in training and in RL)",
+                                       type=parse_keep_deltas, group=MODEL)
     # execution (do not change results; not compared on resume)
-    device: str = "auto"  # auto | cpu | gpu | cuda | cuda:N
-    num_threads: int = 0  # torch intra-op threads; 0 = torch's default
-    num_workers: int = 0  # accepted for the original's command line; unused (see README)
-    save_every_sec: float = 300.0  # mid-epoch checkpoint period (an epoch end always saves)
-    eval_batch_size: int = 1024
-    progress: bool = True  # tqdm bars
-    plot: bool = True  # draw training_curves.png at the end (matplotlib takes ~1 s)
+    device: str = arg("auto", "auto, cpu, gpu/cuda or cuda:N", group=EXEC)
+    num_threads: int = arg(0, "torch CPU threads; 0 keeps torch's default", group=EXEC)
+    num_workers: int = arg(0, "the original's DataLoader processes; here the pairs are in-memory tensors, so "
+                              "a value > 0 is used as --num_threads when that is 0 (said on the console)",
+                           group=EXEC)
+    save_every_sec: float = arg(300.0, "also checkpoint inside an epoch this often, so kill -9 loses at most "
+                                       "this much work; every epoch end is saved anyway", group=EXEC)
+    eval_batch_size: int = arg(1024, "inputs per forward pass when evaluating", group=EXEC)
+    progress: bool = arg(True, "show tqdm progress bars", group=EXEC)
+    plot: bool = arg(True, "draw training_curves.png when training ends", group=EXEC)
 
     # fields that may differ between a checkpoint and the run that resumes it
     RESUMABLE_CHANGES = ("num_epochs", "device", "num_threads", "num_workers", "save_every_sec",

@@ -15,7 +15,9 @@ every label > 1, 3 included, into 0.5; the issue asks to drop 3 - a failed annot
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -97,9 +99,35 @@ def split_pairs(pairs: np.ndarray, val_fraction: float, seed: int) -> tuple[np.n
     return train, val
 
 
+def labels_sidecar(labels_path: str | Path) -> Path:
+    """``preference/<exp>.config.json``: the record scripts.annotate_pairs writes beside the labels."""
+    p = Path(labels_path)
+    return p.with_name(p.stem + ".config.json")
+
+
+def check_labels_belong(labels_path: str | Path, ds: PairDataset) -> None:
+    """Refuse labels whose sidecar records another dataset content (same size or not)."""
+    side = labels_sidecar(labels_path)
+    if not side.exists():
+        return  # labels from elsewhere (e.g. the original's released files): only the length is checked
+    try:
+        rec = json.loads(side.read_text())
+    except ValueError:
+        return
+    want = rec.get("dataset_fingerprint")
+    if want and want != ds.fingerprint:
+        raise UserError(f"the labels were annotated on dataset content {want} ({rec.get('dataset')}), but "
+                        f"{ds.path} has content {ds.fingerprint}", path=labels_path,
+                        expected="the dataset these labels were made for",
+                        fix=f"pass that dataset (--dataset {rec.get('dataset')}), or annotate this one: "
+                            f"python -m scripts.annotate_pairs --directory {Path(str(ds.path)).parent} "
+                            f"--goal_key {Path(str(ds.path)).stem} --custom-annotator-string NEW_NAME")
+
+
 def load_preference_data(cfg: RewardConfig) -> PreferenceData:
     """Load and check the dataset and labels named by ``cfg``; build the distinct inputs and the split."""
     ds = load_dataset(cfg.dataset_path)
+    check_labels_belong(cfg.labels_path, ds)
     labels = load_labels(cfg.labels_path, num_pairs=ds.num_pairs, dataset_path=cfg.dataset_path)
     msgs = ds.messages
     deltas = ds.deltas * delta_mask(cfg.keep_deltas)[None, :]
@@ -112,6 +140,11 @@ def load_preference_data(cfg: RewardConfig) -> PreferenceData:
         raise UserError(f"no usable labels: {label_counts(labels)}", path=cfg.labels_path,
                         expected="at least one pair labelled 0 (first), 1 (second) or 2 (tie)",
                         fix="finish the annotation (label 3 means not annotated) before training")
+    if not (targets != 0.5).any():
+        raise UserError(f"every usable label is a tie ({label_counts(labels)}): the Bradley-Terry loss has "
+                        "nothing to rank (accuracy would be nan)", path=cfg.labels_path,
+                        expected="some pairs labelled 0 (first better) or 1 (second better)",
+                        fix="check the annotation (prompt, --tie_margin, model) and annotate again")
     train, val = split_pairs(pairs, cfg.val_fraction, cfg.seed)
     h = hashlib.sha256()
     for a in (msgs, ds.deltas.astype(np.float32), labels.astype(np.int64)):

@@ -24,7 +24,7 @@ from maestromotif.reward.runtime import SkillReward
 from maestromotif.reward.train import predict
 from maestromotif.utils.io import atomic_write_text
 
-_DELTAS_AT_END = re.compile(r"^(.*?)\s*\[\s*(-?\d+(?:\s*,\s*-?\d+){4})\s*\]\s*$")
+_DELTAS_AT_END = re.compile(r"^(.*?)\s*\[\s*([-+\d.,\s]*)\]\s*$")  # any bracketed number list at the end
 
 
 @dataclass
@@ -66,7 +66,14 @@ def parse_caption(line: str, default_deltas: np.ndarray | None = None) -> tuple[
     line = line.rstrip("\n")
     m = _DELTAS_AT_END.match(line)
     if m:
-        return m.group(1), np.array([int(x) for x in m.group(2).split(",")], np.float32)
+        try:
+            vals = [int(x) for x in m.group(2).split(",")]
+        except ValueError:
+            vals = []
+        if len(vals) != len(DELTA_NAMES):
+            raise ValueError(f"{line!r} ends with [{m.group(2)}]: the deltas in brackets must be "
+                             f"{len(DELTA_NAMES)} integers in the order {','.join(DELTA_NAMES)}, e.g. [1,0,0,0,0]")
+        return m.group(1), np.array(vals, np.float32)
     d = np.zeros(len(DELTA_NAMES), np.float32) if default_deltas is None else default_deltas
     return line, d
 

@@ -8,7 +8,10 @@ clipped to -1..1; the model only sees the deltas it was trained with, by default
 
 N(m) counts the steps of the current episode that showed message m, this one included (the original's
 ``MessageWrapper``: one counter per episode, keyed by the message only, shared by all skills, reset at
-episode reset). eps is read from ``reward_metrics/train_norm_quantiles.csv`` - the last row, in the
+episode reset). As in the original (``LimitedDefaultDict``, ``--msg_max_keys`` 20) the counter keeps
+at most ``msg_max_keys`` messages, least recently seen dropped first, so a message not seen for a
+while counts from 1 again (:class:`MessageCounter`; ``msg_max_keys <= 0``: unbounded).
+eps is read from ``reward_metrics/train_norm_quantiles.csv`` - the last row, in the
 column of ``eps_quantile`` - and ``eps_quantile=0`` disables the threshold, as in the original learner.
 (The original compares with a strict ``>``; the paper and this API use ``>=``; the quantile values are
 rounded to 2 decimals, so the two differ only on rewards exactly equal to that rounded value.)
@@ -34,13 +37,14 @@ import numpy as np
 import torch
 
 from maestromotif.data.captions import DELTA_NAMES, MESSAGE_LEN, message_array
-from maestromotif.reward.checkpoint import checkpoint_path, load_checkpoint
+from maestromotif.reward.checkpoint import checkpoint_path, load_verified
 from maestromotif.reward.config import RewardConfig
 from maestromotif.reward.model import RewardModel, delta_mask
 from maestromotif.reward.reports import read_eps
 from maestromotif.utils.errors import UserError
 
 DEFAULT_CACHE_SIZE = 200_000
+DEFAULT_MSG_MAX_KEYS = 20  # the original's --msg_max_keys
 MessageLike = str | bytes | np.ndarray
 
 
@@ -58,6 +62,42 @@ def message_key(message: MessageLike) -> bytes:
     else:
         raise TypeError(f"message must be str, bytes or a uint8 array, not {type(message).__name__}")
     return b[:MESSAGE_LEN]
+
+
+class MessageCounter:
+    """N(message) for one episode: an LRU of at most ``max_keys`` messages (``<= 0``: unbounded).
+
+    ``count(m)`` adds one to m's count, marks m most recently seen, drops the least recently seen
+    message when more than ``max_keys`` are held, and returns m's new count - the original's
+    ``messages_dict[msg] += 1`` on its ``LimitedDefaultDict``.
+    """
+
+    def __init__(self, max_keys: int = DEFAULT_MSG_MAX_KEYS):
+        self.max_keys = int(max_keys)
+        self._counts: dict[bytes, int] = {}  # insertion order = recency (re-inserted on every count)
+
+    def count(self, key: bytes) -> int:
+        counts = self._counts
+        n = counts.pop(key, 0) + 1
+        counts[key] = n
+        if 0 < self.max_keys < len(counts):
+            del counts[next(iter(counts))]
+        return n
+
+    def get(self, key: bytes, default: int = 0) -> int:
+        return self._counts.get(key, default)
+
+    def __getitem__(self, key: bytes) -> int:
+        return self._counts[key]
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._counts
 
 
 class _DeltaKey:
@@ -101,7 +141,7 @@ class SkillReward:
              *, allow_unfinished: bool = False, cache_size: int = DEFAULT_CACHE_SIZE) -> SkillReward:
         """Load ``<reward_dir>/checkpoint.pt`` and the eps of ``eps_quantile`` (0: no threshold)."""
         reward_dir = Path(reward_dir)
-        ck = load_checkpoint(checkpoint_path(reward_dir), device=device)
+        ck = load_verified(checkpoint_path(reward_dir), device=device)
         cfg = RewardConfig.from_dict(ck["config"])
         finished = bool(ck.get("finished", False))
         if not finished and not allow_unfinished:
@@ -173,7 +213,8 @@ class SkillReward:
 class SkillRewardSet:
     """The skills of one environment (index = skill id) with one per-episode message counter."""
 
-    def __init__(self, rewards: Sequence[SkillReward], cache_size: int = DEFAULT_CACHE_SIZE):
+    def __init__(self, rewards: Sequence[SkillReward], cache_size: int = DEFAULT_CACHE_SIZE,
+                 msg_max_keys: int = DEFAULT_MSG_MAX_KEYS):
         if not rewards:
             raise UserError("no reward directories given", expected="one reward directory per skill")
         self.rewards = list(rewards)
@@ -183,11 +224,12 @@ class SkillRewardSet:
         self._cache: dict[tuple[bytes, tuple[float, ...]], tuple[float, ...]] = {}
         self._eps = tuple(r.eps for r in self.rewards)
         self._beta = tuple(r.beta for r in self.rewards)
-        self.counts: dict[bytes, int] = {}
+        self.counts = MessageCounter(msg_max_keys)
 
     @classmethod
     def load(cls, reward_dirs: Sequence[str | Path], eps_quantile: float | Sequence[float] = 0.5,
-             beta: float = 3.0, device: str = "cpu", *, cache_size: int = DEFAULT_CACHE_SIZE) -> SkillRewardSet:
+             beta: float = 3.0, device: str = "cpu", *, cache_size: int = DEFAULT_CACHE_SIZE,
+             msg_max_keys: int = DEFAULT_MSG_MAX_KEYS) -> SkillRewardSet:
         """Load one :class:`SkillReward` per directory (in skill-id order). ``eps_quantile`` may be one
         value or one per skill (the original's default was ``[0.95, 0.85, 0.85, 0.85, 0.85]``)."""
         reward_dirs = list(reward_dirs)
@@ -196,7 +238,7 @@ class SkillRewardSet:
             raise UserError(f"{len(qs)} eps quantiles for {len(reward_dirs)} reward directories",
                             expected="one quantile, or one per reward directory")
         return cls([SkillReward.load(d, q, beta, device, cache_size=1) for d, q in zip(reward_dirs, qs)],
-                   cache_size=cache_size)
+                   cache_size=cache_size, msg_max_keys=msg_max_keys)
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -211,9 +253,15 @@ class SkillRewardSet:
 
     def step(self, message: MessageLike, deltas: Any, skill_index: int) -> float:
         """Count this step's message and return the running skill's intrinsic reward."""
+        return self.score(message, deltas, skill_index, self.count(message))
+
+    def count(self, message: MessageLike) -> int:
+        """Count one more step showing ``message``; returns N(message) including it."""
+        return self.counts.count(message_key(message))
+
+    def score(self, message: MessageLike, deltas: Any, skill_index: int, n: int) -> float:
+        """``skill_index``'s intrinsic reward for (message, deltas) seen for the ``n``-th time (no counting)."""
         k = (message_key(message), self._dkey(deltas))
-        n = self.counts.get(k[0], 0) + 1
-        self.counts[k[0]] = n
         vals = self._cache.get(k)
         if vals is None:
             vals = self._compute(k)

@@ -23,6 +23,7 @@ import numpy as np
 from maestromotif.data.dataset import FIRST, SECOND, TIE, save_dataset
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.io import atomic_save_npy
+from maestromotif.workspace import Workspace
 
 NEUTRAL = {"": 0.0, "It's solid stone.": 0.0, "You hear some noises in the distance.": 0.0,
            "You see here a dagger.": 0.0, "The grid bug bites!": -1.0, "You are hit by an arrow!": -1.0}
@@ -70,9 +71,9 @@ def write_synthetic_preferences(directory: str | Path, skill: str = "descender",
             samples.append({"msg_strs": ("", msgs[j]), "stats_list": stats, "source": "synthetic"})
             score.append(scores[msgs[j]] + (dlvl_score if deeper else 0.0))
         labels[i] = FIRST if score[0] > score[1] else SECOND if score[1] > score[0] else TIE
-    ds_path = save_dataset(directory / "og_dataset" / f"{skill}.pkl", samples,
+    ds_path = save_dataset(Workspace(directory).og_dataset / f"{skill}.pkl", samples,
                            meta={"source": "maestromotif.reward.synthetic", "seed": seed, "scores": scores})
-    lab_path = directory / "preference" / f"{annotator}_{skill}_{prompt}.npy"
+    lab_path = Workspace(directory).preference / f"{annotator}_{skill}_{prompt}.npy"
     atomic_save_npy(lab_path, labels)
     return ds_path, lab_path
 

@@ -16,6 +16,7 @@ or ``kill -9`` resumes from it and ends with the same weights as an uninterrupte
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from maestromotif.reward.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from maestromotif.reward.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    nonfinite_problems,
+    save_checkpoint,
+)
 from maestromotif.reward.config import RewardConfig
 from maestromotif.reward.data import PreferenceData, load_preference_data
 from maestromotif.reward.model import RewardModel, num_parameters
@@ -127,11 +133,15 @@ class _Run:
             "finished": self.epoch >= self.cfg.num_epochs and self.batch_in_epoch == 0,
             "reward_mean": last["reward_mean"], "reward_std": last["reward_std"],
             "quantiles": dict(zip(QUANTILES, last["quantiles"])), "history": self.history,
-            "fingerprint": self.data.fingerprint, "label_counts": self.data.counts_by_label,
+            "fingerprint": self.data.fingerprint, "dataset_fingerprint": self.data.dataset.fingerprint,
+            "skill": self.cfg.skill, "label_counts": self.data.counts_by_label,
             "num_distinct": self.data.num_distinct,
         }
 
     def save(self) -> None:
+        bad = nonfinite_problems(self.model.state_dict(), self.history[-1] if self.history else {})
+        if bad:  # never overwrite the last good checkpoint with a broken model
+            raise NonFiniteTraining(f"non-finite {', '.join(bad)}")
         save_checkpoint(self.ckpt_path, self.checkpoint())
 
     def resume(self) -> bool:
@@ -195,6 +205,9 @@ class _Run:
             uniq, inv = torch.unique(pairs[idx], return_inverse=True)
             r = self.model(msgs[uniq].to(self.device), deltas[uniq].to(self.device))[inv.to(self.device)]
             loss = bt_loss(r, targets[idx].to(self.device))
+            if not torch.isfinite(loss):
+                raise NonFiniteTraining(f"loss {loss.item()} at epoch {epoch}, batch {b + 1}/{len(batches)} "
+                                        f"(step {self.step + 1})")
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -212,6 +225,24 @@ class _Run:
         return time.perf_counter() - t0
 
 
+UNKNOWN_WARN_FRACTION = 0.5  # above this share of unusable labels the run is flagged loudly
+
+
+def _warn_labels(data: PreferenceData, cfg: RewardConfig, log) -> None:
+    """Say loudly (stderr and the log) when most labels are unusable: the model learns from few pairs."""
+    import sys
+
+    n = sum(data.counts_by_label.values())
+    unknown = data.counts_by_label["unknown"]
+    if n and unknown / n > UNKNOWN_WARN_FRACTION:
+        msg = (f"WARNING: {unknown} of {n} labels ({100 * unknown / n:.0f}%) in {cfg.labels_path} are unknown "
+               f"(not annotated or unparseable) and dropped; training on the {n - unknown} others. Finish the "
+               "annotation (python -m scripts.annotate_pairs ... resumes; --retry-unparseable 1) first.")
+        print(msg, file=sys.stderr)
+        if log is not print:
+            log(msg)
+
+
 def _progress(total: int, initial: int, desc: str, enabled: bool):
     if not enabled:
         return None
@@ -227,15 +258,35 @@ def train_reward_model(cfg: RewardConfig, log=print) -> Path:
     small dataset, e.g. ``train_reward_model(RewardConfig.quick(ds, labels, tmp_path))``.
     """
     threads = torch.get_num_threads()
-    if cfg.num_threads > 0:
-        torch.set_num_threads(cfg.num_threads)
+    want = cfg.num_threads
+    if want <= 0 and cfg.num_workers > 0:  # the original's flag: one meaning, CPU parallelism
+        want = min(cfg.num_workers, os.cpu_count() or 1)
+        log(f"[reward] --num_workers {cfg.num_workers}: using {want} torch threads (capped at the CPU count)")
+    if want > 0:
+        torch.set_num_threads(want)
     try:
         return _train(cfg, log)
     finally:
         torch.set_num_threads(threads)  # a library call leaves the caller's process as it found it
 
 
+class NonFiniteTraining(Exception):
+    """The loss or the weights stopped being finite numbers (e.g. a far too high learning rate)."""
+
+
 def _train(cfg: RewardConfig, log) -> Path:
+    try:
+        return _train_checked(cfg, log)
+    except NonFiniteTraining as e:
+        ck = cfg.out_dir / CHECKPOINT_NAME
+        kept = (f"the last good checkpoint is kept: {ck}" if ck.exists() else "no checkpoint was written")
+        raise UserError(f"training stopped: {e}; {kept}", path=cfg.out_dir,
+                        expected="finite loss and weights",
+                        fix=f"lower --reward_lr (now {cfg.reward_lr:g}; the original's is 1e-05): delete "
+                            f"{cfg.out_dir} and rerun with the lower value") from None
+
+
+def _train_checked(cfg: RewardConfig, log) -> Path:
     device = resolve_device(cfg.device)
     data = load_preference_data(cfg)
     if len(data.train_idx) == 0:
@@ -248,6 +299,7 @@ def _train(cfg: RewardConfig, log) -> Path:
                 label_counts=data.counts_by_label, distinct_inputs=data.num_distinct,
                 train_pairs=len(data.train_idx), val_pairs=len(data.val_idx), fingerprint=data.fingerprint)
     save_config(cfg.out_dir / "reward_metrics" / "config.json", cfg)
+    _warn_labels(data, cfg, log)
     log(f"[reward] {cfg.experiment}: {data.dataset.num_pairs} pairs in {cfg.dataset_path}, labels "
         f"{data.counts_by_label} ({data.counts_by_label['unknown']} unknown dropped); "
         f"{len(data.train_idx)} train / {len(data.val_idx)} held-out pairs; {data.num_distinct} distinct "

@@ -16,7 +16,9 @@ default keys include them).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,19 @@ def load_cfg(exp: Path) -> Any:
     return AttrDict(json.loads(f.read_text()))
 
 
+@contextlib.contextmanager
+def _quiet_sample_factory():
+    """Building a model logs INFO lines in every process (encoder registered, normaliser shapes): noise
+    when a trained policy is only loaded for inference (evaluation workers, collection)."""
+    log = logging.getLogger("rl")  # sample-factory's logger
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 class SkillActor:
     """A skill-conditioned actor-critic (sample-factory model) with numpy in, numpy out."""
 
@@ -77,8 +92,9 @@ class SkillActor:
 
         from maestromotif.rl.train import register_components
 
-        register_components()
-        model = create_actor_critic(cfg, observation_space(cfg.encoder), gym.spaces.Discrete(NUM_ACTIONS))
+        with _quiet_sample_factory():
+            register_components()
+            model = create_actor_critic(cfg, observation_space(cfg.encoder), gym.spaces.Discrete(NUM_ACTIONS))
         model.model_to_device(torch.device(device))
         return cls(cfg, model, device)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from maestromotif.skills.interface import meta_policy_path
 from maestromotif.skills.table import SKILL_NAMES
+from maestromotif.utils.cli import parse_bool
 from maestromotif.utils.errors import UserError
 
 ENV_NAME = "nle_maestro"
@@ -24,14 +25,8 @@ DEFAULT_REWARD_DIRS = tuple(f"train_dir/skill_rewards/gemma270m_{s}_default" for
 
 
 def str2bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("1", "true", "t", "yes", "y"):
-        return True
-    if s in ("0", "false", "f", "no", "n"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected a boolean (True/False), got {v!r}")
+    """The one boolean parser of every command (maestromotif.utils.cli.parse_bool)."""
+    return parse_bool(v)
 
 
 def number(kind: type):
@@ -60,7 +55,8 @@ class Flag:
 FLAGS: tuple[Flag, ...] = (
     Flag("reward_dir", str, repr(list(DEFAULT_REWARD_DIRS)),
          "the five skills' reward-model directories, in skill order (discoverer, descender, ascender, "
-         "worshipper, merchant), as a Python list literal \"['dir1', ...]\" or comma-separated"),
+         "worshipper, merchant), as a Python list literal \"['dir1', ...]\" or comma-separated, or a mapping "
+         "\"{'discoverer': 'dir1', ...}\"; each directory's recorded skill is checked against its position"),
     Flag("llm_reward", number(float), 0.1, "coefficient of the running skill's intrinsic reward (paper: 0.1); "
          "0 trains without reward models"),
     Flag("extrinsic_reward", number(float), 0.0, "coefficient of the in-game score delta (paper: 0 for skills)"),
@@ -69,6 +65,8 @@ FLAGS: tuple[Flag, ...] = (
          "(e.g. 0.85) or one per skill as a list literal (default: the original's); 0 disables the threshold"),
     Flag("beta_count_exponent", number(float), 3.0,
          "intrinsic reward is divided by N(message)^beta, N = times this episode showed the message (paper: 3)"),
+    Flag("reward_table_dir", str, "", "root of the reward table shared by the workers and by later runs with the "
+         "same reward models (maestromotif/reward/table.py; '' = <train_dir>/reward_tables, 'none' = off)"),
     Flag("encoder", str, "fast", "policy encoder: 'fast' (character-embedding crop) or 'cdgpt5' (pixel crop, "
          "as the paper); see README 'Skill training' for their measured speeds"),
     Flag("code_seed", number(int), 42, "seed directory of the policy over skills: "
@@ -76,7 +74,23 @@ FLAGS: tuple[Flag, ...] = (
     Flag("meta_policy_task", str, "exploration", "task directory of the training policy over skills"),
     Flag("meta_policy_dir", str, "rl_baseline/meta_policies", "root of the generated policies over skills"),
     Flag("meta_policy", str, "", "explicit path of an execution.py (overrides the three flags above)"),
-    Flag("max_episode_steps", number(int), 100_000, "agent steps after which an episode is truncated"),
+    Flag("max_episode_steps", number(int), 10_000, "agent steps after which an episode is truncated "
+         "(the original's default)"),
+    # The original's reward and game semantics (docs/fidelity.md); the other value is our former rule.
+    Flag("msg_max_keys", number(int), 20, "N(message) keeps at most this many messages, least recently seen "
+         "dropped first (the original's LRU); <= 0: unbounded"),
+    Flag("reward_obs", str, "before", "which observation the intrinsic reward scores: 'before' (the one the "
+         "action was chosen from, with its skill - the original learner) or 'after' (the one it led to)"),
+    Flag("delta_reference", str, "skill_start", "dungeon-level delta the reward model sees: 'skill_start' "
+         "(against the depth when the running skill started, at most --diff_h steps back - the original) "
+         "or 'step' (one step)"),
+    Flag("diff_h", number(int), 1000, "horizon in steps of the 'skill_start' delta (the original's --diff_h)"),
+    Flag("skill_time_unit", str, "turns", "unit of skill_time passed to skill_termination: 'turns' (game "
+         "turns, the original's; one wait = 25 turns) or 'steps' (agent steps)"),
+    Flag("keep_messages", str, "original", "message the observation keeps across a --More--: 'original' "
+         "(only stairs / frozen messages, as the original) or 'last' (the last one shown if the screen is blank)"),
+    Flag("item_prompt", str, "agent", "eat/quaff item prompt: 'agent' (the next action answers, y = first "
+         "item, else cancel - the original) or 'auto' (first item at once)"),
     Flag("save_every_steps", number(int), 0, "also checkpoint every this many env steps (0: off); "
          "time-based checkpoints (--save_every_sec) continue, --keep_checkpoints applies to both"),
     Flag("evaluation", str2bool, False, "evaluate a trained skill policy instead of training: hands the "
@@ -99,6 +113,12 @@ SF_DEFAULTS: dict[str, Any] = {
     # (blstats are normalised by maestromotif.rl.obs already). With --normalize_input True only blstats is.
     "normalize_input": False,
     "normalize_input_keys": ["blstats"],
+    # The original recipe (sample-factory 1 as vendored by MaestroMotif): V-trace (its learner has no
+    # GAE path), no return normalisation (sample-factory 2 forbids it with V-trace), rewards clipped at
+    # 10. The intrinsic reward bypasses --reward_scale / --reward_clip (maestromotif.rl.env).
+    "with_vtrace": True,
+    "normalize_returns": False,
+    "reward_clip": 10.0,
 }
 
 
@@ -169,6 +189,16 @@ def reward_dirs(cfg: Any) -> list[str]:
     if isinstance(raw, list | tuple):
         return [str(x) for x in raw]
     text = str(raw).strip()
+    if text.startswith("{"):  # a mapping skill -> dir: the order cannot be wrong
+        try:
+            val = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            val = None
+        if not isinstance(val, dict) or sorted(map(str, val)) != sorted(SKILL_NAMES):
+            raise UserError(f"--reward_dir {text!r} is not a mapping of the five skills",
+                            expected="\"{'discoverer': 'dir', 'descender': 'dir', ...}\" with keys "
+                                     + ", ".join(SKILL_NAMES))
+        return [str(val[s]).strip() for s in SKILL_NAMES]
     if text.startswith("["):
         try:
             val = ast.literal_eval(text)

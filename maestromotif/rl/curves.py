@@ -11,15 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from maestromotif.skills.own_job import SKILL_BEHAVIOUR  # noqa: F401  what each skill is for (re-exported)
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_open
-
-# What each skill is for, as a rate per 1000 steps of that skill.
-SKILL_BEHAVIOUR = {
-    "discoverer": "cells_explored", "descender": "descents", "ascender": "ascents",
-    "worshipper": "altar_drops", "merchant": "items_sold",
-}
 
 
 def _col(rows: list[dict[str, str]], key: str) -> np.ndarray:

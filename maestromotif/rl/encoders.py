@@ -9,7 +9,7 @@ skill - as the paper). Both encoders read the keys of :mod:`maestromotif.rl.obs`
   a message encoder and a bottom-line-stats MLP.
 - :class:`FastEncoder` (``--encoder fast``): learned embeddings of the characters and colours of an
   11x11 tty crop, two small convolutions, a smaller message encoder. About 10x fewer
-  multiply-adds per step than the pixel net (see README "Skill training" for measured speeds).
+  multiply-adds per step than the pixel net (see docs/measurements.md for measured speeds).
 
 :data:`ENCODERS` is the registry ``--encoder`` chooses from; :func:`make_encoder` is the module-level
 (picklable) factory handed to ``global_model_factory().register_encoder_factory``.
@@ -164,5 +164,11 @@ assert set(ENCODERS) == set(VIEW_SHAPES)
 
 
 def make_encoder(cfg, obs_space) -> Encoder:
-    """sample-factory encoder factory (module level so that it pickles into worker processes)."""
+    """sample-factory encoder factory (module level so that it pickles into worker processes).
+
+    Also applies :mod:`maestromotif.rl.sf_compat` (the V-trace summary fix): this runs in every
+    process where sample-factory builds the model, the learner's included."""
+    from maestromotif.rl import sf_compat
+
+    sf_compat.apply()
     return ENCODERS[cfg.encoder](cfg, obs_space)

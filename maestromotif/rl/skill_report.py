@@ -11,8 +11,9 @@ as in training) in three modes, for the same number of agent steps and the same 
 
 For each mode and skill the report gives the skill's steps and its behaviours per 1000 of its steps
 (:data:`maestromotif.skills.options.BEHAVIOURS`); the headline is each skill's target behaviour
-(:data:`maestromotif.rl.curves.SKILL_BEHAVIOUR`: discoverer cells explored, descender descents,
-ascender ascents, worshipper altar drops, merchant items sold). Written to ``skill_report.json`` and
+(:data:`maestromotif.skills.own_job.SKILL_BEHAVIOUR`: discoverer cells explored, descender descents,
+ascender ascents, worshipper altar drops, merchant items sold), and the own-job rate (fraction of a
+skill's activations that did its job, :func:`maestromotif.skills.own_job.own_job_rates`). Written to ``skill_report.json`` and
 ``skill_report.md`` beside the checkpoint.
 """
 
@@ -28,10 +29,10 @@ import numpy as np
 from maestromotif.nethack.actions import NUM_ACTIONS
 from maestromotif.nethack.env import make_env
 from maestromotif.rl.actor import find_checkpoint, load_actor
-from maestromotif.rl.curves import SKILL_BEHAVIOUR
 from maestromotif.rl.obs import ENV_OBS_KEYS, ObsBuilder
 from maestromotif.skills.interface import load_policy_class
-from maestromotif.skills.options import BEHAVIOURS, OptionsController
+from maestromotif.skills.options import OptionsController
+from maestromotif.skills.own_job import BEHAVIOURS, SKILL_BEHAVIOUR, own_job_rates, per_1000
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.io import atomic_save_json, atomic_write_text
 
@@ -123,11 +124,13 @@ def run_mode(mode: str, cfg: ReportConfig, actor, policy_cls) -> dict[str, float
 
 def summarise(totals: dict[str, float]) -> dict[str, dict[str, float]]:
     out = {}
+    own = own_job_rates(totals)
     for s in SKILL_NAMES:
         steps = totals.get(f"{s}_steps", 0)
         row = {"steps": steps, "activations": totals.get(f"{s}_activations", 0)}
         for beh in BEHAVIOURS:
-            row[f"{beh}_per_1000"] = 1000 * totals.get(f"{s}_{beh}", 0) / steps if steps else float("nan")
+            row[f"{beh}_per_1000"] = per_1000(totals.get(f"{s}_{beh}", 0), steps)
+        row["own_job_rate"] = own.get(s, {}).get("own_job_rate", float("nan"))
         out[s] = row
     return out
 
@@ -154,10 +157,13 @@ def markdown(results: dict[str, Any]) -> str:
     modes = results["modes"]
     lines = [f"Skill policy trained for {results['env_steps_trained']:,} env steps; "
              f"{results['config']['steps']:,} agent steps per mode.", "",
-             "| skill | target behaviour (per 1000 skill steps) | " + " | ".join(MODES) + " | skill steps (skill mode) |",
-             "|---|---|" + "---|" * len(MODES) + "---|"]
+             "| skill | target behaviour (per 1000 skill steps) | " + " | ".join(MODES)
+             + " | skill steps (skill mode) | own-job rate (skill mode) |",
+             "|---|---|" + "---|" * len(MODES) + "---|---|"]
     for s, beh in SKILL_BEHAVIOUR.items():
         vals = [modes[m]["per_skill"][s][f"{beh}_per_1000"] for m in MODES]
         cells = " | ".join("n/a" if v != v else f"{v:.2f}" for v in vals)
-        lines.append(f"| {s} | {beh} | {cells} | {modes['skill']['per_skill'][s]['steps']:.0f} |")
+        own = modes["skill"]["per_skill"][s].get("own_job_rate", float("nan"))  # NaN: discoverer, no activation
+        lines.append(f"| {s} | {beh} | {cells} | {modes['skill']['per_skill'][s]['steps']:.0f} | "
+                     f"{'n/a' if own != own else f'{100 * own:.0f}%'} |")
     return "\n".join(lines) + "\n"

@@ -40,11 +40,39 @@ def validate(cfg: Any) -> dict[str, Any]:
     """Fail before any worker starts: encoder, reward dirs (when used), policy over skills."""
     from maestromotif.rl import validate as v
 
+    v.check_run_flags(cfg)
     v.check_encoder(cfg.encoder)
     if float(cfg.llm_reward) != 0.0:
         v.check_reward_dirs(reward_dirs(cfg))
         v.check_rewards_load(cfg)
     return v.check_meta_policy(meta_policy_file(cfg))
+
+
+def warm_reward_table(cfg: Any) -> int:
+    """Before the workers start: score the reward models' dataset messages into the shared reward table
+    (:mod:`maestromotif.reward.table`; only inputs not scored by an earlier run). Returns how many."""
+    from maestromotif.reward.table import table_root
+
+    root = table_root(getattr(cfg, "reward_table_dir", ""), cfg.train_dir)
+    if float(cfg.llm_reward) == 0.0 or not root:
+        return 0
+    import torch
+
+    from maestromotif.reward import SkillRewardSet
+    from maestromotif.reward.table import RewardTable, dataset_messages, table_dir, warm_table
+    from maestromotif.rl.config import eps_quantiles
+
+    dirs = reward_dirs(cfg)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the workers score: identical values
+    try:
+        table = RewardTable(table_dir(root, dirs), tag="warmup")
+        n = warm_table(table, SkillRewardSet.load(dirs, eps_quantiles(cfg), float(cfg.beta_count_exponent)),
+                       dataset_messages(dirs))
+        table.close()
+    finally:
+        torch.set_num_threads(threads)
+    return n
 
 
 def train(cfg: Any) -> int:
@@ -62,6 +90,7 @@ def train(cfg: Any) -> int:
     saved = Path(experiment_dir(cfg=cfg, mkdir=False)) / "config.json"
     effective = maybe_load_from_checkpoint(cfg) if cfg.restart_behavior == "resume" and saved.is_file() else cfg
     probe = validate(effective)
+    warm_reward_table(effective)
     register_components()
     if cfg.serial_mode:  # everything in this process: one torch thread leaves the cores to the envs
         import torch

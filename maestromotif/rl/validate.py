@@ -30,6 +30,23 @@ def check_encoder(name: str) -> None:
                         fix="pass --encoder fast or --encoder cdgpt5")
 
 
+# sample-factory flags that hang or spin instead of failing when out of range: (name, minimum, why)
+POSITIVE_FLAGS = (
+    ("num_workers", 1, "rollout worker processes; 0 or fewer trains at 0 FPS forever"),
+    ("num_envs_per_worker", 1, "games per worker"),
+    ("batch_size", 1, "samples per learner step"),
+)
+
+
+def check_run_flags(cfg: Any) -> None:
+    """Refuse values with which sample-factory would run forever without a step."""
+    for name, low, why in POSITIVE_FLAGS:
+        val = getattr(cfg, name, None)
+        if val is not None and int(val) < low:
+            raise UserError(f"--{name} {val} is out of range ({why})", expected=f"an integer >= {low}",
+                            fix=f"pass --{name} {max(low, 2) if name == 'num_workers' else low} or more")
+
+
 def check_reward_dirs(dirs: list[str]) -> None:
     if len(dirs) != len(SKILL_NAMES):
         raise UserError(f"--reward_dir lists {len(dirs)} directories",
@@ -41,6 +58,31 @@ def check_reward_dirs(dirs: list[str]) -> None:
                             expected="a directory written by `python -m scripts.train_reward`",
                             fix="train it first, fix --reward_dir, or pass --llm_reward 0 to train without "
                                 "intrinsic rewards")
+    recorded = [reward_dir_skill(d) for d in dirs]
+    wrong = [(i, want, got) for i, (want, got) in enumerate(zip(SKILL_NAMES, recorded)) if got and got != want]
+    if wrong:
+        lines = "; ".join(f"position {i} is for '{want}' but {dirs[i]} was trained for '{got}'" for i, want, got in wrong)
+        mapping = "{" + ", ".join(f"'{s}': '<dir>'" for s in SKILL_NAMES) + "}"
+        raise UserError(f"--reward_dir is in the wrong order: {lines}",
+                        expected=f"one directory per skill in this order: {', '.join(SKILL_NAMES)}",
+                        fix=f"reorder the list, or give a mapping: --reward_dir \"{mapping}\"")
+
+
+def reward_dir_skill(d: str | Path) -> str | None:
+    """The skill a reward directory was trained for, as recorded by scripts.train_reward (None: unknown)."""
+    from maestromotif.reward.config import RewardConfig
+
+    for name, get in (("checkpoint.json", lambda r: r.get("skill")),
+                      ("config.json", lambda r: RewardConfig.from_dict(r.get("config", {})).skill)):
+        p = Path(d) / name
+        if p.is_file():
+            try:
+                skill = get(json.loads(p.read_text()))
+            except (ValueError, UserError, TypeError, AttributeError):
+                continue
+            if skill:
+                return str(skill)
+    return None
 
 
 def check_rewards_load(cfg: Any) -> None:
@@ -58,6 +100,9 @@ def check_meta_policy(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> dic
                                  "<task>/seed<N>/execution.py)",
                         fix="generate it with `python -m scripts.generate_code`, or fix --code_seed / "
                             "--meta_policy_task / --meta_policy_dir / --meta_policy")
+    from maestromotif.skills.interface import screen_policy_file
+
+    screen_policy_file(path)  # static check here: a refused file never reaches the probe
     try:
         proc = subprocess.run([sys.executable, "-m", "maestromotif.rl.validate", str(path)], capture_output=True,
                               text=True, timeout=timeout)
@@ -76,10 +121,10 @@ def _probe(path: str) -> dict[str, Any]:
     """Instantiate the policy and call each method once with typical values (runs in the subprocess)."""
     import numpy as np
 
-    from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, load_policy_class
+    from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, UNKNOWN_BRANCH, load_policy_class
 
     cls = load_policy_class(path)
-    player = cls(-1, -1)
+    player = cls(-1, UNKNOWN_BRANCH)
     for name in getattr(cls, "REQUIRED_ATTRIBUTES", ()):
         spec = ATTRIBUTES[name]
         setattr(player, name, set(spec.default) if spec.type is set else spec.default)

@@ -7,18 +7,19 @@ toolkit runs here unchanged.
 
 How the options framework (call-and-return) uses it, per episode::
 
-    player = NetHackPlayer(max_depth, branch_depth)   # branch_depth: DoD level of the Mines branch, -1 until seen
+    player = NetHackPlayer(max_depth, branch_depth)   # branch_depth: DoD level of the Mines branch, -2 until seen
     player.set_initial_values()                       # task constants (random draws allowed)
     skill = player.skill                              # first skill (set by set_initial_values)
     every step:
         worshipper_ok, merchant_ok = player.skill_precondition(chars7x7, colors7x7, num_items, COLOR_MAP)
-        if player.skill_termination(skill, skill_time, depth, previous_depth, [merchant_ok, worshipper_ok]):
+        if player.skill_termination(skill, skill_time, depth, previous_depth, [worshipper_ok, merchant_ok]):
             skill = player.perform_task(skill, depth, branch_number, merchant_ok, worshipper_ok)
             # skill_time resets to 0, previous_depth becomes the current depth
 
 Arguments
 ---------
-- ``branch_depth``: the Dungeons-of-Doom level of the Gnomish Mines entrance, ``-1`` while unknown
+- ``branch_depth``: the Dungeons-of-Doom level of the Gnomish Mines entrance, :data:`UNKNOWN_BRANCH`
+  (``-2``, the original's value) while unknown
   (the framework learns it when a level shows two down staircases or when the agent walks into the
   Mines) and then assigned to ``player.branch_depth`` before the next call; ``player.skill`` is kept
   equal to the running skill.
@@ -26,7 +27,9 @@ Arguments
 - ``dungeon_depth`` / ``current_depth``: ``blstats[NLE_BL_DEPTH]`` now.
 - ``branch_number``: ``blstats[NLE_BL_DNUM]`` (0 Dungeons of Doom, 2 Gnomish Mines, ...).
 - ``previous_depth``: the depth when the running skill started.
-- ``skill_time``: agent steps since the running skill started.
+- ``skill_time``: game turns since the running skill started (the original's unit; one ``wait``
+  action is 25 turns).
+- ``preconditions``: ``[worshipper_precondition, merchant_precondition]`` (the original's order).
 - ``merchant_precondition`` / ``worshipper_precondition``: the initiation functions' verdicts.
 - ``char_ascii_encodings`` / ``char_ascii_colors``: 7x7 uint8/int8 tty characters and colours
   around the agent (the agent's own cell has colour 0); ``num_items``: items collected this episode
@@ -37,6 +40,10 @@ Returns: ``perform_task`` a skill name; ``skill_termination`` a bool; ``skill_pr
 
 Extra attributes
 ----------------
+The original's hooks work too: a class with ``update_gold(gold)``, ``update_xp_level(xp_level)``,
+``defeat_monster()`` or an ``eaten_food`` attribute gets them called/set from the game (see
+:mod:`maestromotif.skills.options`). Our own contract, below, is declarative:
+
 Composite tasks need more state (experience level, gold, kills, ...). A policy declares the names it
 reads in a class attribute ``REQUIRED_ATTRIBUTES = ("experience_level", "gold")``; before every call
 the framework sets ``player.<name>`` from observations. Only names in :data:`ATTRIBUTES` may be
@@ -52,11 +59,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from maestromotif.skills.budget import IMPORT_BUDGET_S, PolicyTimeout, call_with_budget
 from maestromotif.skills.table import SKILL_NAMES
 from maestromotif.utils.errors import UserError
 
 # Colours the initiation functions compare against (NetHack default colours).
 COLOR_MAP: dict[str, int] = {"@": 15, "_": 7}  # shopkeeper: white @ ; altar: grey _
+UNKNOWN_BRANCH = -2  # branch_depth before the Mines entrance is found (the original's value)
 
 
 @dataclass(frozen=True)
@@ -143,21 +152,38 @@ def meta_policy_path(root: str | Path, task: str, seed: int) -> Path:
     return Path(root) / task / f"seed{seed}" / "execution.py"
 
 
+def screen_policy_file(path: str | Path) -> None:
+    """Refuse a policy file that the codegen screen refuses (os, subprocess, open, eval, dunders, ...),
+    before a single line of it runs. Every load goes through here: hand-edited or downloaded
+    ``execution.py`` files get the same static check as freshly generated ones."""
+    from maestromotif.codegen.screen import screen_code
+
+    path = Path(path)
+    problems = screen_code(path.read_text(encoding="utf-8", errors="replace"))
+    if problems:
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise UserError("policy over skills refused by the code screen, nothing of it was run: "
+                        + "; ".join(problems[:5]) + more, path=path,
+                        expected="plain decision logic (allowed imports: see maestromotif/codegen/screen.py)",
+                        fix="remove those constructs, or regenerate it with `python -m scripts.generate_code`")
+
+
 def load_policy_class(path: str | Path) -> type:
-    """Import ``NetHackPlayer`` from an ``execution.py`` file (which must already be validated code)."""
+    """Screen, then import ``NetHackPlayer`` from an ``execution.py`` file (import time-bounded)."""
     path = Path(path)
     if not path.exists():
         raise UserError("policy over skills not found", path=path,
                         expected=f"a Python file defining class {CLASS_NAME}",
                         fix="generate it with `python -m scripts.generate_code --task <task>` or pass the "
                             "right --code_seed / task name")
+    screen_policy_file(path)
     mod_name = f"maestromotif_meta_policy_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(spec)
     try:
         sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
-    except Exception as e:
+        call_with_budget(spec.loader.exec_module, IMPORT_BUDGET_S, module)
+    except (Exception, PolicyTimeout) as e:
         sys.modules.pop(mod_name, None)
         raise UserError(f"cannot be imported ({type(e).__name__}: {e})", path=path,
                         fix="regenerate or fix the policy file") from None

@@ -53,7 +53,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_save_json(path: str | Path, obj: Any, **kwargs: Any) -> None:
     kwargs.setdefault("indent", 2)
     kwargs.setdefault("sort_keys", False)
-    atomic_write_text(path, json.dumps(obj, default=_json_default, **kwargs) + "\n")
+    atomic_write_text(path, json.dumps(obj, default=json_default, **kwargs) + "\n")
 
 
 def atomic_save_pickle(path: str | Path, obj: Any) -> None:
@@ -74,7 +74,8 @@ def atomic_torch_save(path: str | Path, obj: Any) -> None:
         torch.save(obj, f)
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """The one ``default=`` of every ``json.dump`` here: numpy values and arrays, paths, sets."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):

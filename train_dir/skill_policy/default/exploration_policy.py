@@ -82,9 +82,9 @@ class NetHackPlayer:
     def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
         """True when the running skill must stop; the policy over skills then picks the next one.
 
-        preconditions is [merchant_precondition, worshipper_precondition].
+        preconditions is [worshipper_precondition, merchant_precondition].
         """
-        merchant_ok, worshipper_ok = bool(preconditions[0]), bool(preconditions[1])
+        worshipper_ok, merchant_ok = bool(preconditions[0]), bool(preconditions[1])
         # An interaction became possible: stop, so that it is not missed. The running interaction
         # skill itself goes on while its shopkeeper/altar stays in view.
         if (merchant_ok and skill != "merchant") or (worshipper_ok and skill != "worshipper"):

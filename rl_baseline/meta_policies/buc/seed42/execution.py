@@ -5,7 +5,7 @@
 # The answers were written by hand by the engineer 'codegen' (no LLM able to write this code was available
 # here), following the paper's prompts in code_generation/ and the strategies of the original Llama 3.1 405B
 # generations, and replayed through the loop; the checker's 'yes' answers are recorded too.
-# Written 2026-11-26 02:10:38 +0000; validated by maestromotif.codegen.validate.
+# Written 2026-11-30 05:55:14 +0000; validated by maestromotif.codegen.validate.
 
 import random
 import numpy as np
@@ -80,13 +80,25 @@ class NetHackPlayer:
     def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
         """True when the running skill must stop; the policy over skills then picks the next one.
 
-        preconditions is [merchant_precondition, worshipper_precondition].
+        preconditions is [worshipper_precondition, merchant_precondition].
         """
-        merchant_ok, worshipper_ok = bool(preconditions[0]), bool(preconditions[1])
-        # An interaction became possible: stop, so that it is not missed. The running interaction
-        # skill itself goes on while its shopkeeper/altar stays in view.
-        if (merchant_ok and skill != "merchant") or (worshipper_ok and skill != "worshipper"):
-            return True
+        worshipper_ok, merchant_ok = bool(preconditions[0]), bool(preconditions[1])
+        available = {"merchant": merchant_ok, "worshipper": worshipper_ok}
+        # The last stop offered an interaction: if the policy over skills chose another skill, it
+        # declined it; do not offer it again while it stays available (or the skill changes every step).
+        offered = getattr(self, "offered_interaction", None)
+        self.offered_interaction = None
+        declined = set(getattr(self, "declined_interactions", set()))
+        if offered is not None and skill != offered:
+            declined.add(offered)
+        self.declined_interactions = {name for name in declined if available[name]}
+        # An interaction the task uses became possible: stop, so that it is not missed. A running
+        # Merchant or Worshipper goes on (the other interaction does not interrupt it).
+        if skill not in available:
+            for name in getattr(self, "interactions", ("merchant", "worshipper")):
+                if available.get(name) and name not in self.declined_interactions:
+                    self.offered_interaction = name
+                    return True
         if skill == "descender":
             return current_depth > previous_depth or skill_time >= getattr(self, "travel_skill_steps", 2000)
         if skill == "ascender":
@@ -119,6 +131,7 @@ class NetHackPlayer:
     def set_initial_values(self):
         # Episode constants; the options framework calls this once, after __init__.
         self.skill = "discoverer"  # the first skill
+        self.interactions = ('worshipper',)  # only these interactions may interrupt the running skill
         self.max_depth = 5
         self.direction = "down"
         self.discoverer_skill_steps = 500  # the paper used 50 or 500

@@ -1,11 +1,11 @@
 # Policy over skills for the task 'minetown' (code seed 42): class NetHackPlayer,
 # interface documented in maestromotif/skills/interface.py.
 # Made by `python -m scripts.generate_code --task minetown --seed 42` with backend 'scripted', model code_generation/minetown/recorded_answers.json, temperature 0.2;
-# rewrite rounds per stage: perform_task 0; 2 LLM calls this run, 4 s.
+# rewrite rounds per stage: perform_task 0; 2 LLM calls this run, 3 s.
 # The answers were written by hand by the engineer 'codegen' (no LLM able to write this code was available
 # here), following the paper's prompts in code_generation/ and the strategies of the original Llama 3.1 405B
 # generations, and replayed through the loop; the checker's 'yes' answers are recorded too.
-# Written 2026-11-26 02:10:27 +0000; validated by maestromotif.codegen.validate.
+# Written 2026-11-30 06:11:08 +0000; validated by maestromotif.codegen.validate.
 
 import random
 import numpy as np
@@ -20,6 +20,9 @@ class NetHackPlayer:
         self.direction = "down"  # first towards max_depth, then back towards level 1
         self.explored_levels = set()
         self.last_choice_depth = 1  # depth at which the previous skill was chosen
+        self.main_visits = 0  # times the Descender took the main staircase at the fork
+        self.below_fork = False
+        self.explorations_left = 0  # Discoverer activations still to run on the fork level
 
     def merchant_precondition(self):
         # Stand-in for the unit test: in the game the verdict of skill_precondition is passed in.
@@ -70,7 +73,8 @@ class NetHackPlayer:
                      worshipper_precondition):
         # Reach the Gnomish Mines, then go straight down to Minetown, the 3rd or 4th Mines level.
         if branch_number != 2:
-            skill = self.reach_gnomish_mines(current_skill, dungeon_depth, branch_number, False, False)
+            skill = (self.explore_fork_longer(current_skill, dungeon_depth, branch_number)
+                     or self.reach_gnomish_mines(current_skill, dungeon_depth, branch_number, False, False))
         elif dungeon_depth < (self.branch_depth + 4 if self.branch_depth > 0 else 8):  # -1: fork not known
             skill = self.descend_or_search(current_skill, dungeon_depth)
         else:
@@ -81,13 +85,25 @@ class NetHackPlayer:
     def skill_termination(self, skill, skill_time, current_depth, previous_depth, preconditions):
         """True when the running skill must stop; the policy over skills then picks the next one.
 
-        preconditions is [merchant_precondition, worshipper_precondition].
+        preconditions is [worshipper_precondition, merchant_precondition].
         """
-        merchant_ok, worshipper_ok = bool(preconditions[0]), bool(preconditions[1])
-        # An interaction became possible: stop, so that it is not missed. The running interaction
-        # skill itself goes on while its shopkeeper/altar stays in view.
-        if (merchant_ok and skill != "merchant") or (worshipper_ok and skill != "worshipper"):
-            return True
+        worshipper_ok, merchant_ok = bool(preconditions[0]), bool(preconditions[1])
+        available = {"merchant": merchant_ok, "worshipper": worshipper_ok}
+        # The last stop offered an interaction: if the policy over skills chose another skill, it
+        # declined it; do not offer it again while it stays available (or the skill changes every step).
+        offered = getattr(self, "offered_interaction", None)
+        self.offered_interaction = None
+        declined = set(getattr(self, "declined_interactions", set()))
+        if offered is not None and skill != offered:
+            declined.add(offered)
+        self.declined_interactions = {name for name in declined if available[name]}
+        # An interaction the task uses became possible: stop, so that it is not missed. A running
+        # Merchant or Worshipper goes on (the other interaction does not interrupt it).
+        if skill not in available:
+            for name in getattr(self, "interactions", ("merchant", "worshipper")):
+                if available.get(name) and name not in self.declined_interactions:
+                    self.offered_interaction = name
+                    return True
         if skill == "descender":
             return current_depth > previous_depth or skill_time >= getattr(self, "travel_skill_steps", 2000)
         if skill == "ascender":
@@ -120,6 +136,7 @@ class NetHackPlayer:
     def set_initial_values(self):
         # Episode constants; the options framework calls this once, after __init__.
         self.skill = "discoverer"  # the first skill
+        self.interactions = ()  # the task never chooses the Merchant or the Worshipper: they must not interrupt other skills
         self.max_depth = 5
         self.direction = "down"
         self.discoverer_skill_steps = 50  # the paper used 50 or 500
@@ -133,3 +150,24 @@ class NetHackPlayer:
         if current_skill == "descender" and dungeon_depth <= self.last_choice_depth:
             return "discoverer"
         return "descender"
+
+    def explore_fork_longer(self, current_skill, dungeon_depth, branch_number):
+        """'discoverer' while the fork level must be explored longer after a wrong staircase, else None.
+
+        Climbing back from below the fork puts the player on the main staircase, the nearest way down:
+        a short look around would lead the Descender down it again. After every such visit, explore the
+        fork level one Discoverer longer (at most 20) to find the Gnomish Mines staircase."""
+        fork_known = self.branch_depth is not None and self.branch_depth > 0  # -1: fork not found yet
+        below = branch_number == 0 and fork_known and dungeon_depth > self.branch_depth
+        if below and not self.below_fork:
+            self.main_visits += 1  # the Descender took the main staircase at the fork
+        self.below_fork = below
+        at_fork = branch_number == 0 and fork_known and dungeon_depth == self.branch_depth
+        if at_fork and current_skill == "ascender" and self.main_visits:
+            self.explorations_left = min(self.main_visits, 20)
+            return "discoverer"
+        if at_fork and current_skill == "discoverer" and self.explorations_left > 1:
+            self.explorations_left -= 1
+            return "discoverer"
+        self.explorations_left = 0
+        return None
