@@ -22,13 +22,13 @@ _D = CollectConfig()
 @dataclass
 class CollectArgs:
     policy: str = arg(_D.policy, "behaviour policy: 'random', 'explore' (map-reading heuristic), 'scripted_skills' "
-                                 "(hand-written skill controllers under a policy over skills) or the path of a "
-                                 "trained skill-policy checkpoint/experiment dir")
-    meta_policy: str = arg(_D.meta_policy, "policy over skills for --policy scripted_skills or a checkpoint: a task "
-                                           "of rl_baseline/meta_policies (e.g. exploration, the training one; "
-                                           "levelupsell), an execution.py path, or for scripted_skills 'travel' "
-                                           "(exploration with shorter discoverer runs, 2-5 levels deep) (default: "
-                                           "scripted_skills: travel; a checkpoint: the one recorded with it)")
+                                 "(hand-written skill controllers under a policy over skills, docs/scripted_skills.md) "
+                                 "or the path of a trained skill-policy checkpoint/experiment dir")
+    meta_policy: str = arg(_D.meta_policy, "policy over skills for --policy scripted_skills or a checkpoint: a task of "
+                                           "rl_baseline/meta_policies (e.g. exploration, the training one), an "
+                                           "execution.py path, or for scripted_skills 'travel' (exploration with "
+                                           "50-step discoverer runs, 2-5 levels deep); empty: scripted_skills uses "
+                                           "travel, a checkpoint the one recorded with it")
     num_pairs: int = arg(_D.num_pairs, "preference pairs per skill dataset, i.e. 2x this many transitions each")
     out: str = arg(_D.out, "output directory for <skill>.pkl files (and <skill>.npz, the same samples without "
                            "pickle)", aliases=("dataset_dir",))
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = CollectConfig(out=a.out, num_pairs=a.num_pairs, skills=a.skills, policy=a.policy, meta_policy=a.meta_policy,
                         num_workers=a.num_workers, seed=a.seed, max_episode_steps=a.max_episode_steps,
                         keep_boring=a.keep_boring, pool_factor=a.pool_factor,
-                        sampling=a.sampling)
+                        sampling=a.sampling,
+                        checkpoint_loader="maestromotif.rl.collect_policy:CheckpointPolicy")
     if a.from_ttyrec:
         from maestromotif.data.ttyrec import samples_from_ttyrec
 

@@ -17,15 +17,13 @@ PKG = Path(__file__).resolve().parents[1] / "maestromotif"
 FORBIDDEN = (
     ("rl", "eval"),
     ("rl", "pipeline"),
+    ("data", "rl"),
     ("data", "eval"),
     ("data", "pipeline"),
     *(("nethack", up) for up in ("skills", "data", "reward", "rl", "eval", "pipeline", "annotation", "codegen",
                                  "llm")),
 )
-KNOWN = {  # edges still present; strict xfail: the test fails once the edge is gone, so remove the entry then
-    ("data", "rl"): "maestromotif/data/policies.py imports maestromotif.rl.collect_policy (the checkpoint "
-                    "collection policy); being rewritten on another branch to take the policy injected",
-}
+KNOWN: dict[tuple[str, str], str] = {}  # edges still present (strict xfail: remove the entry once gone)
 
 
 def imported_modules(source: str) -> set[str]:

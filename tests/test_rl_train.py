@@ -87,7 +87,7 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
         if done or trunc:
             obs, _ = env.reset()
     # ... and as a dataset-collection policy, with the training policy over skills
-    policy = make_policy(str(exp), seed=0)
+    policy = make_policy(str(exp), seed=0, checkpoint_loader="maestromotif.rl.collect_policy:CheckpointPolicy")
     obs, info = env.reset(seed=1)
     policy.reset(obs, info)
     for _ in range(60):

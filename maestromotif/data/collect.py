@@ -55,6 +55,9 @@ class CollectConfig:
     pool_factor: float = 5.0  # pool of transitions = pool_factor * 2 * num_pairs
     sampling: str = "informative"  # how each skill draws its samples from the pool (see SAMPLING)
     shard_size: int = 100  # transitions per shard file: what a kill -9 can lose
+    # "module:callable" that builds the policy of a checkpoint path (set by the entry point, so that
+    # data/ never imports rl/; resolved inside each spawned worker)
+    checkpoint_loader: str = ""
 
     @property
     def pool_size(self) -> int:
@@ -80,7 +83,8 @@ def _worker(cfg_dict: dict[str, Any], worker: int, target: int, start_shard: int
     env = make_env(max_episode_steps=cfg.max_episode_steps)
     # Distinct, reproducible seeds per worker and shard: a resumed run plays new episodes.
     episode_seed = (cfg.seed * 1_000_003 + worker * 10_007 + start_shard * 101) % (2**31)
-    policy = make_policy(cfg.policy, seed=episode_seed, meta_policy=cfg.meta_policy or None)
+    policy = make_policy(cfg.policy, seed=episode_seed, meta_policy=cfg.meta_policy or None,
+                         checkpoint_loader=cfg.checkpoint_loader or None)
     rng = random.Random(episode_seed)
     shard, buf, done_count = start_shard, [], 0
     source = f"nle:{Path(cfg.policy).name if '/' in cfg.policy else cfg.policy}" + (
@@ -138,7 +142,7 @@ def collect_pool(cfg: CollectConfig, show_progress: bool = True) -> list[dict[st
     shard_dir.mkdir(parents=True, exist_ok=True)
     stamp = shard_dir / "config.json"
     identity = config_hash(cfg, ignore=("num_workers", "num_pairs", "pool_factor", "skills", "out",
-                                        "shard_size", "sampling") + (() if cfg.meta_policy else ("meta_policy",)))
+                                        "shard_size", "sampling", "checkpoint_loader") + (() if cfg.meta_policy else ("meta_policy",)))
     if stamp.exists():
         import json
         old = json.loads(stamp.read_text()).get("identity")

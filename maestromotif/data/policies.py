@@ -17,6 +17,7 @@ of :mod:`maestromotif.nethack.actions`:
 
 from __future__ import annotations
 
+import importlib
 import random
 import re
 from collections.abc import Callable
@@ -257,25 +258,35 @@ POLICIES: dict[str, Callable[..., CollectionPolicy]] = {
 }
 
 
-def make_policy(spec: str, seed: int = 0, meta_policy: str | None = None, **kwargs: Any) -> CollectionPolicy:
+def make_policy(spec: str, seed: int = 0, meta_policy: str | None = None, checkpoint_loader: str | None = None,
+                **kwargs: Any) -> CollectionPolicy:
     """A registered policy name, or the path of a trained skill-policy checkpoint/experiment dir.
 
     ``meta_policy``: the policy over skills of ``scripted_skills`` or of a checkpoint (a task name of
     ``rl_baseline/meta_policies`` or the path of an ``execution.py``); None: each one's default.
+    ``checkpoint_loader``: ``"module:callable"`` building the policy of a checkpoint path
+    (``callable(path, seed=, meta_policy=, **kwargs)``); the entry point injects it
+    (``scripts.collect_dataset`` names ``maestromotif.rl.collect_policy:CheckpointPolicy``), so the
+    data layer never imports the RL layer.
     """
     if spec in POLICIES:
         return POLICIES[spec](seed, meta_policy=meta_policy)
     if Path(spec).exists():
+        if not checkpoint_loader:
+            raise UserError("a checkpoint policy needs a loader", path=spec,
+                            fix="collect with `python -m scripts.collect_dataset --policy PATH`, or pass "
+                                "checkpoint_loader='maestromotif.rl.collect_policy:CheckpointPolicy'")
+        module, _, name = checkpoint_loader.partition(":")
         try:
-            from maestromotif.rl.collect_policy import CheckpointPolicy  # lazy: torch + sample-factory
-        except ImportError as e:
+            loader = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as e:
             raise UserError(f"cannot load skill-policy checkpoints here ({e})", path=spec,
                             fix="install the RL dependencies (requirements.txt)") from None
         if meta_policy and not meta_policy.endswith(".py"):
             from maestromotif.skills.interface import meta_policy_path
 
             meta_policy = str(meta_policy_path("rl_baseline/meta_policies", meta_policy, 42))
-        return CheckpointPolicy(spec, seed=seed, meta_policy=meta_policy, **kwargs)
+        return loader(spec, seed=seed, meta_policy=meta_policy, **kwargs)
     raise UserError(f"unknown collection policy '{spec}'",
                     expected=f"one of {', '.join(POLICIES)} or the path of a skill-policy checkpoint",
                     fix="pass --policy random, explore, scripted_skills or an existing checkpoint path")

@@ -255,8 +255,9 @@ class LevelMap:
         return near & ~lvl.visited & _WALK_LUT[lvl.mem]
 
     def search_spots(self, per_spot: int = 12) -> np.ndarray:
-        """Visited cells with much unseen space around them (dead ends, walls of a room with few
-        exits), not yet searched ``per_spot`` times: where hidden passages are looked for."""
+        """Walkable cells with unseen space within two cells (dead ends, cells along a room's wall with
+        nothing known behind it), not yet searched ``per_spot`` times: where hidden passages are
+        looked for."""
         lvl = self.level
         unknown = (lvl.mem == UNKNOWN).astype(np.int32)
         h, w = unknown.shape
@@ -265,7 +266,7 @@ class LevelMap:
             for dx in range(-2, 3):
                 count[max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] += \
                     unknown[max(0, dy):h - max(0, -dy), max(0, dx):w - max(0, -dx)]
-        return lvl.visited & (count >= 6) & (lvl.searched < per_spot)
+        return _WALK_LUT[lvl.mem] & (count >= 3) & (lvl.searched < per_spot)
 
     def unvisited_objects(self) -> np.ndarray:
         """Object cells never stood on: a staircase or altar may lie under an object."""

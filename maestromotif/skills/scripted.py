@@ -45,6 +45,7 @@ YES, NO = A["move_nw"], A["move_se"]  # vi-keys: 'y' is the NW key, 'n' the SE k
 HUNGRY, WEAK = 2, 3
 FIRST_PRAYER_TURN = 300  # the prayer timeout starts at 300 (NetHack 3.6 u_init.c)
 PRAYER_GAP = 1000  # a successful prayer resets the timeout to rnz(350): wait well past it
+FAINTING, FAINTING_GAP = 4, 200  # Fainting: death by starvation is near, pray even if it may be too soon
 # Monsters a barehanded Monk must not hit: touching a cockatrice stones, a floating eye paralyses,
 # a gas spore explodes, molds and jellies burn/freeze/corrode whoever hits them.
 # The first ones never (death); the others only to clear the way when healthy (their passive damage or
@@ -274,7 +275,8 @@ def survival(w: World) -> int | None:
         w.want_drink = True  # the Monk's starting potions of healing, while they are the first offered
         w.stats["potions"] += 1
         return A["quaff"]
-    if trouble and w.turn - w.last_prayer >= PRAYER_GAP:
+    fainting = w.hunger >= FAINTING and w.turn - w.last_prayer >= FAINTING_GAP  # starving anyway: try
+    if (trouble and w.turn - w.last_prayer >= PRAYER_GAP) or fainting:
         w.last_prayer = w.turn
         w.stats["prayers"] += 1
         return A["pray"]
@@ -328,7 +330,7 @@ def search_hidden(w: World) -> int:
     x, y = w.pos
     spots = w.map.search_spots()
     if spots[y, x]:
-        w.lvl.searched[y, x] += 1
+        w.lvl.searched[max(0, y - 1):y + 2, max(0, x - 1):x + 2] += 1  # a search covers the 8 neighbours too
         return A["search"]
     a = w.go("search", spots)
     if a is not None:
@@ -363,10 +365,11 @@ class Stairs:
             x, y = w.pos
             w.lvl.mem[y, x] = ord(".")
         if w.map.under == c:
-            if not (self.action == "up" and w.map.key == (0, 1)):  # '<' on level 1 leaves the game
-                w.lvl.used_stairs.add(w.pos)
-                return A[self.action]
-        stairs = [s for s in w.lvl.find(c) if s != w.pos and not (self.action == "up" and w.map.key == (0, 1))]
+            # On level 1, '<' asks "Still climb?", which the environment declines: the hero stays, and
+            # the question is what "try to quit NetHack" (Golden Exit) asks for.
+            w.lvl.used_stairs.add(w.pos)
+            return A[self.action]
+        stairs = [s for s in w.lvl.find(c) if s != w.pos]
         fresh = [s for s in stairs if s not in w.lvl.used_stairs] or stairs
         if fresh:
             goal = np.zeros(w.lvl.mem.shape, dtype=bool)
