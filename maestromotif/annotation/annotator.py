@@ -354,21 +354,24 @@ def _check_config(store: LabelStore, cfg: AnnotationConfig, fp: dict[str, Any], 
     return False
 
 
-def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend, prompt: PromptSpec,
-         goal: Goal, mode: str, tie_margin: float, fp: dict[str, Any], exp: str, t_start: float) -> dict[str, Any]:
-    done = store.done(retry_unparseable=bool(cfg.retry_unparseable))
-    todo = [i for i in range(lo, hi) if i not in done]
-    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.preference_dir) / ".answer_cache"
-    cache = AnswerCache(cache_dir, fp, read=bool(cfg.use_cache))
-    part = AppendLog(store.part_path(cfg.chunk_number, cfg.n_annotation_chunks))
-    convlog = None
-    if cfg.logdir:
-        convlog = AppendLog(Path(cfg.logdir) / exp / f"chunk-{cfg.chunk_number}-of-{cfg.n_annotation_chunks}.jsonl")
-        convlog.write([{"run_start": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
-                        "argv": sys.argv, "mode": mode, "experiment": exp}])
-    sources: Counter[str] = Counter()
-    calls0 = backend.calls
-    new_labels: dict[int, int] = {}
+def _open_convlog(cfg: AnnotationConfig, exp: str, mode: str) -> AppendLog | None:
+    """The optional conversation log of this chunk (--logdir), opened with a run-start record."""
+    if not cfg.logdir:
+        return None
+    convlog = AppendLog(Path(cfg.logdir) / exp / f"chunk-{cfg.chunk_number}-of-{cfg.n_annotation_chunks}.jsonl")
+    convlog.write([{"run_start": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
+                    "argv": sys.argv, "mode": mode, "experiment": exp}])
+    return convlog
+
+
+def _answer_cache_dir(cfg: AnnotationConfig) -> Path:
+    return Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.preference_dir) / ".answer_cache"
+
+
+def _split_pairs(cfg: AnnotationConfig, ds, todo: list[int], cache: AnswerCache, mode: str,
+                 tie_margin: float) -> tuple[list[dict[str, Any]], dict[str, _Query]]:
+    """Label what needs no LLM call (identical captions, cached answers); group the rest into one
+    query per distinct unordered caption pair."""
     queries: dict[str, _Query] = {}
     records = []
     for i in todo:
@@ -390,9 +393,38 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
             queries[h].pairs.append(i)
         else:
             queries[h] = _Query(a=a, b=b, pairs=[i])  # asked in the order the dataset first shows it
-    for r in records:
-        sources[r["s"]] += 1
-        new_labels[r["i"]] = r["l"]
+    return records, queries
+
+
+def _fan_out(ds, batch: list[_Query], recs: list[dict[str, Any]], cache: AnswerCache) -> tuple[list[dict[str, Any]], int]:
+    """Cache each answer and turn it into one label record per dataset pair asking it; returns
+    (records, number of unparseable answers)."""
+    out, unparseable = [], 0
+    for q, rec in zip(batch, recs):
+        cache.put(q.a, q.b, rec["l"], **{key: v for key, v in rec.items() if key != "l"})
+        unparseable += int(bool(rec.get("u")))
+        for j, i in enumerate(q.pairs):
+            a, _ = ds.pair_captions(i)
+            lab = rec["l"] if a == q.a else flip(rec["l"])  # same unordered pair, maybe swapped
+            entry = {"i": i, "l": lab, "s": "llm" if j == 0 else "cache"}
+            if rec.get("u"):
+                entry["u"] = 1
+            out.append(entry)
+    return out, unparseable
+
+
+def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend, prompt: PromptSpec,
+         goal: Goal, mode: str, tie_margin: float, fp: dict[str, Any], exp: str, t_start: float) -> dict[str, Any]:
+    done = store.done(retry_unparseable=bool(cfg.retry_unparseable))
+    todo = [i for i in range(lo, hi) if i not in done]
+    cache = AnswerCache(_answer_cache_dir(cfg), fp, read=bool(cfg.use_cache))
+    part = AppendLog(store.part_path(cfg.chunk_number, cfg.n_annotation_chunks))
+    convlog = _open_convlog(cfg, exp, mode)
+    sources: Counter[str] = Counter()
+    calls0 = backend.calls
+    records, queries = _split_pairs(cfg, ds, todo, cache, mode, tie_margin)
+    sources.update(r["s"] for r in records)
+    n_new = len(records)
     part.write(records)
     part.sync()
 
@@ -407,19 +439,10 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
     for s in range(0, len(ordered), cfg.batch_size):
         batch = ordered[s:s + cfg.batch_size]
         recs, logs = annotator.ask(batch)
-        out = []
-        for q, rec in zip(batch, recs):
-            cache.put(q.a, q.b, rec["l"], **{key: v for key, v in rec.items() if key != "l"})
-            unparseable += int(bool(rec.get("u")))
-            for j, i in enumerate(q.pairs):
-                a, _ = ds.pair_captions(i)
-                lab = rec["l"] if a == q.a else flip(rec["l"])  # same unordered pair, maybe swapped
-                entry = {"i": i, "l": lab, "s": "llm" if j == 0 else "cache"}
-                if rec.get("u"):
-                    entry["u"] = 1
-                out.append(entry)
-                new_labels[i] = lab
-                sources[entry["s"]] += 1
+        out, bad = _fan_out(ds, batch, recs, cache)
+        unparseable += bad
+        n_new += len(out)
+        sources.update(e["s"] for e in out)
         cache.sync()  # the answer first: a crash between the two writes costs no LLM call on rerun
         part.write(out)
         part.sync()
@@ -435,7 +458,7 @@ def _run(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend
         convlog.close()
 
     return _finish(cfg, ds, store, lo, hi, backend, exp, mode, tie_margin, t_start, llm_seconds,
-                   n_new=len(new_labels), todo=len(todo), sources=sources, queries=len(ordered),
+                   n_new=n_new, todo=len(todo), sources=sources, queries=len(ordered),
                    retries=annotator.retries, unparseable=unparseable, calls0=calls0)
 
 
@@ -457,6 +480,89 @@ def _check_prompt(mode: str, prompt: PromptSpec, goal_key: str) -> None:
                         fix="use an LLM mode (generate, score, pointwise) for this goal")
 
 
+def _rule_records(cfg: AnnotationConfig, ds, todo: list[int]) -> list[dict[str, Any]]:
+    """--mode rules: one label per pair from the goal's caption rule (no LLM)."""
+    rule = RULES[cfg.goal_key]
+    recs = []
+    for i in todo:
+        a, b = ds.pair_captions(i)
+        want = rule(a, b)
+        recs.append({"i": i, "l": TIE if want is None else want, "s": "same" if a == b else "rule"})
+    return recs
+
+
+class _PointwisePairs:
+    """The pairs of a --mode pointwise chunk waiting for the scores of their two rendered captions."""
+
+    def __init__(self, cfg: AnnotationConfig, ds, todo: list[int], prompt: PromptSpec, tie_margin: float,
+                 cache: CaptionCache):
+        self.spec, self.cache, self.tie_margin = prompt.pointwise, cache, tie_margin
+        self.cols = self.spec.skill_labels(cfg.goal_key, prompt.path)
+        self.rendered: dict[int, tuple[str, str]] = {}
+        self.missing: dict[str, None] = {}  # rendered captions to score, in order of first use
+        self.same: list[dict[str, Any]] = []
+        for i in todo:
+            a, b = ds.pair_captions(i)
+            ra, rb = self.spec.render(a), self.spec.render(b)
+            if ra == rb:  # identical to the model: a tie without an LLM call
+                self.same.append({"i": i, "l": TIE, "s": "same"})
+                continue
+            self.rendered[i] = (ra, rb)
+            for r in (ra, rb):
+                if cache.get(r) is None:
+                    self.missing[r] = None
+        self.pending = list(self.rendered)
+        self.new_now: set[str] = set()
+
+    def ready(self) -> list[dict[str, Any]]:
+        """Label records of the pending pairs whose two captions are now scored."""
+        out, rest = [], []
+        for i in self.pending:
+            ra, rb = self.rendered[i]
+            pa, pb = self.cache.get(ra), self.cache.get(rb)
+            if pa is None or pb is None:
+                rest.append(i)
+                continue
+            d = float(pa[self.cols].sum() - pb[self.cols].sum())
+            fresh = [r for r in (ra, rb) if r in self.new_now]
+            self.new_now.difference_update(fresh)  # the first pair using a new score counts as the LLM's
+            out.append({"i": i, "l": pair_label(d, self.tie_margin), "s": "llm" if fresh else "cache",
+                        "d": round(d, 5)})
+        self.pending = rest
+        return out
+
+
+def _score_pointwise(cfg: AnnotationConfig, ds, todo: list[int], backend: LLMBackend, prompt: PromptSpec,
+                     tie_margin: float, fp: dict[str, Any], emit, convlog: AppendLog | None) -> int:
+    """--mode pointwise: score each distinct rendered caption once (cached for every skill), emitting
+    pair labels as soon as both captions are scored; returns the number of captions scored now."""
+    spec = prompt.pointwise
+    cache = CaptionCache(_answer_cache_dir(cfg), fp, len(spec.labels), read=bool(cfg.use_cache))
+    pairs = _PointwisePairs(cfg, ds, todo, prompt, tie_margin, cache)
+    emit(pairs.same)
+    emit(pairs.ready())  # pairs whose captions are all cached already
+    todo_caps = list(pairs.missing)
+    step = max(1, cfg.batch_size)
+    for s in range(0, len(todo_caps), step):
+        batch = todo_caps[s:s + step]
+        probs = score_captions(backend, spec, batch)
+        if not np.isfinite(probs).all():
+            raise UserError(f"backend '{backend.name}' returned no log-probabilities for the label words",
+                            expected="a backend/server that returns next-token logprobs (--mode pointwise)",
+                            fix="use --mode generate (chat answers) or --mode rules (caption rules, no LLM)")
+        for r, p in zip(batch, probs):
+            cache.put(r, p)
+            pairs.new_now.add(r)
+        cache.sync()  # the scores first: a crash before the labels costs no LLM call on rerun
+        if convlog is not None:
+            convlog.write([{"caption": r, "probs": dict(zip(spec.label_names, np.round(p, 4).tolist()))}
+                           for r, p in zip(batch, probs)])
+            convlog.sync()
+        emit(pairs.ready())
+    cache.close()
+    return len(todo_caps)
+
+
 def _run_captionwise(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: int, backend: LLMBackend | None,
                      prompt: PromptSpec, goal: Goal, mode: str, tie_margin: float, fp: dict[str, Any], exp: str,
                      t_start: float) -> dict[str, Any]:
@@ -465,91 +571,23 @@ def _run_captionwise(cfg: AnnotationConfig, ds, store: LabelStore, lo: int, hi: 
     done = store.done(retry_unparseable=bool(cfg.retry_unparseable))
     todo = [i for i in range(lo, hi) if i not in done]
     part = AppendLog(store.part_path(cfg.chunk_number, cfg.n_annotation_chunks))
-    convlog = None
-    if cfg.logdir and mode == "pointwise":
-        convlog = AppendLog(Path(cfg.logdir) / exp / f"chunk-{cfg.chunk_number}-of-{cfg.n_annotation_chunks}.jsonl")
-        convlog.write([{"run_start": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
-                        "argv": sys.argv, "mode": mode, "experiment": exp}])
+    convlog = _open_convlog(cfg, exp, mode) if mode == "pointwise" else None
     sources: Counter[str] = Counter()
     calls0 = backend.calls if backend is not None else 0
     pbar = _progress(len(todo), bool(cfg.progress), f"{exp} chunk {cfg.chunk_number}/{cfg.n_annotation_chunks}")
 
     def emit(records: list[dict[str, Any]]) -> None:
-        for r in records:
-            sources[r["s"]] += 1
+        sources.update(r["s"] for r in records)
         part.write(records)
         part.sync()
         pbar.update(len(records))
 
     t_llm = time.time()
     if mode == "rules":
-        rule = RULES[cfg.goal_key]
-        recs = []
-        for i in todo:
-            a, b = ds.pair_captions(i)
-            want = rule(a, b)
-            recs.append({"i": i, "l": TIE if want is None else want, "s": "same" if a == b else "rule"})
-        emit(recs)
+        emit(_rule_records(cfg, ds, todo))
         queries = 0
     else:
-        spec = prompt.pointwise
-        cols = spec.skill_labels(cfg.goal_key, prompt.path)
-        cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.preference_dir) / ".answer_cache"
-        cache = CaptionCache(cache_dir, fp, len(spec.labels), read=bool(cfg.use_cache))
-        rendered: dict[int, tuple[str, str]] = {}
-        missing: dict[str, None] = {}  # rendered captions to score, in order of first use
-        same = []
-        for i in todo:
-            a, b = ds.pair_captions(i)
-            ra, rb = spec.render(a), spec.render(b)
-            if ra == rb:  # identical to the model: a tie without an LLM call
-                same.append({"i": i, "l": TIE, "s": "same"})
-                continue
-            rendered[i] = (ra, rb)
-            for r in (ra, rb):
-                if cache.get(r) is None:
-                    missing[r] = None
-        emit(same)
-        pending = list(rendered)
-        new_now: set[str] = set()
-
-        def ready() -> list[dict[str, Any]]:
-            out, rest = [], []
-            for i in pending:
-                ra, rb = rendered[i]
-                pa, pb = cache.get(ra), cache.get(rb)
-                if pa is None or pb is None:
-                    rest.append(i)
-                    continue
-                d = float(pa[cols].sum() - pb[cols].sum())
-                fresh = [r for r in (ra, rb) if r in new_now]
-                new_now.difference_update(fresh)  # the first pair using a new score counts as the LLM's
-                out.append({"i": i, "l": pair_label(d, tie_margin), "s": "llm" if fresh else "cache",
-                            "d": round(d, 5)})
-            pending[:] = rest
-            return out
-
-        emit(ready())  # pairs whose captions are all cached already
-        todo_caps = list(missing)
-        step = max(1, cfg.batch_size)
-        for s in range(0, len(todo_caps), step):
-            batch = todo_caps[s:s + step]
-            probs = score_captions(backend, spec, batch)
-            if not np.isfinite(probs).all():
-                raise UserError(f"backend '{backend.name}' returned no log-probabilities for the label words",
-                                expected="a backend/server that returns next-token logprobs (--mode pointwise)",
-                                fix="use --mode generate (chat answers) or --mode rules (caption rules, no LLM)")
-            for r, p in zip(batch, probs):
-                cache.put(r, p)
-                new_now.add(r)
-            cache.sync()  # the scores first: a crash before the labels costs no LLM call on rerun
-            if convlog is not None:
-                convlog.write([{"caption": r, "probs": dict(zip(spec.label_names, np.round(p, 4).tolist()))}
-                               for r, p in zip(batch, probs)])
-                convlog.sync()
-            emit(ready())
-        cache.close()
-        queries = len(todo_caps)
+        queries = _score_pointwise(cfg, ds, todo, backend, prompt, tie_margin, fp, emit, convlog)
     pbar.close()
     part.close()
     if convlog is not None:
