@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from maestromotif.data.collect import SAMPLING, CollectConfig, build_datasets, collect, pool_summary
 from maestromotif.skills.table import SKILL_NAMES
-from maestromotif.utils.cli import arg, parse
+from maestromotif.utils.cli import arg, parse, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
 
 _D = CollectConfig()
@@ -30,8 +30,8 @@ class CollectArgs:
                                            "50-step discoverer runs, 2-5 levels deep); empty: scripted_skills uses "
                                            "travel, a checkpoint the one recorded with it")
     num_pairs: int = arg(_D.num_pairs, "preference pairs per skill dataset, i.e. 2x this many transitions each")
-    out: str = arg(_D.out, "output directory for <skill>.pkl files (and <skill>.npz, the same samples without "
-                           "pickle)", aliases=("dataset_dir",))
+    out: str = ws_arg("og_dataset", "output directory for <skill>.pkl files (and <skill>.npz, the same samples "
+                                    "without pickle)", aliases=("dataset_dir",))
     num_workers: int = arg(_D.num_workers, "parallel game processes (>= 1)")
     seed: int = arg(_D.seed, "seed of episodes and pairings")
     max_episode_steps: int = arg(_D.max_episode_steps, "agent steps before an episode is cut")

@@ -62,6 +62,22 @@ def test_flag_defaults_follow_the_workspace_and_given_paths_do_not(monkeypatch, 
     assert "<workspace>/train_dir/skill_policy/default" in help_text and "--workspace" in help_text
 
 
+
+def test_collect_and_annotate_path_defaults_follow_the_workspace(monkeypatch, tmp_path):
+    from scripts.annotate_pairs import parse_args as annotate_args
+    from scripts.collect_dataset import parse_args as collect_args
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    w = Workspace(tmp_path / "w")
+    assert collect_args([]).out == str(SHIPPED.og_dataset)
+    assert collect_args(["--workspace", str(w.root)]).out == str(w.og_dataset)
+    a = annotate_args(["--workspace", str(w.root)])
+    assert (a.directory, a.preference_dir, a.logdir) == (str(w.og_dataset), str(w.preference),
+                                                         str(w.path("prompt_logs")))
+    a = annotate_args(["--workspace", str(w.root), "--preference_dir", "mine", "--logdir", ""])
+    assert (a.directory, a.preference_dir, a.logdir) == (str(w.og_dataset), "mine", "")
+
 def test_evaluate_finds_the_shipped_files_from_any_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "USER", "LOGNAME")}
     env["PYTHONPATH"] = str(ROOT)  # what `pip install -e .` gives

@@ -44,7 +44,7 @@ from maestromotif.annotation.sanity import RULES, agreement
 from maestromotif.annotation.store import LabelStore, chunk_range
 from maestromotif.data.dataset import FIRST, SECOND, TIE, UNKNOWN, dataset_path, label_counts, load_dataset
 from maestromotif.llm.base import BACKENDS, GenerationConfig, LLMBackend, backend_class, make_backend
-from maestromotif.utils.cli import arg
+from maestromotif.utils.cli import arg, ws_arg
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_json
@@ -66,8 +66,8 @@ WHAT, FILES, PROMPT, LLM = "what to annotate", "naming and files", "prompt", "LL
 class AnnotationConfig:
     """One annotation job; every field is also a flag of ``scripts.annotate_pairs`` (maestromotif.utils.cli)."""
 
-    directory: str = arg("og_dataset", "dataset directory holding <goal_key>.pkl", aliases=("dataset_dir",),
-                         group=WHAT)
+    directory: str = ws_arg("og_dataset", "dataset directory holding <goal_key>.pkl", aliases=("dataset_dir",),
+                            group=WHAT)
     goal_key: str = arg("discoverer", "skill/goal: names the goal text (prompts goals/<goal_key>.yaml) and the "
                                       "dataset <directory>/<goal_key>.pkl", group=WHAT)
     dataset: str | None = arg(None, "dataset file stem when it differs from --goal_key, e.g. --goal_key gold "
@@ -126,12 +126,12 @@ class AnnotationConfig:
     tensor_parallel_size: int | None = arg(None, "vllm: GPUs per model (default: all visible GPUs)", group=LLM)
     dtype: str | None = arg(None, "transformers/vllm: weights dtype, e.g. float16, bfloat16 (default: auto)", group=LLM)
     device: str | None = arg(None, "transformers: torch device (default: cuda if available, else cpu)", group=LLM)
-    preference_dir: str = arg("preference", "where label files go", group=FILES)
+    preference_dir: str = ws_arg("preference", "where label files go", group=FILES)
     cache_dir: str | None = arg(None, "answer cache shared by chunks and reruns (default: "
                                       "<preference_dir>/.answer_cache)", group=FILES)
     use_cache: bool = arg(True, "reuse cached answers of identical caption pairs; 0: ask the LLM again", group=FILES)
-    logdir: str | None = arg("prompt_logs", "conversations are appended as JSONL to "
-                                            "<logdir>/<exp>/chunk-<i>-of-<K>.jsonl; '' disables", group=FILES)
+    logdir: str | None = ws_arg("prompt_logs", "conversations are appended as JSONL to "
+                                               "<logdir>/<exp>/chunk-<i>-of-<K>.jsonl; '' disables", group=FILES)
     progress: bool = arg(True, "tqdm progress bar", group=FILES)
 
 
