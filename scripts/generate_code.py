@@ -12,6 +12,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from maestromotif.codegen.loop import CodegenConfig, GenerationFailed, generate
 from maestromotif.codegen.tasks import TASKS, task_names
@@ -20,19 +21,6 @@ from maestromotif.llm import make_backend
 from maestromotif.skills.interface import meta_policy_path
 from maestromotif.utils.cli import arg, from_namespace, make_parser, ws_arg
 from maestromotif.utils.errors import UserError, run_cli
-
-
-def _backend_arg(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
-    key, value = text.split("=", 1)
-    for cast in (int, float):
-        try:
-            return key, cast(value)
-        except ValueError:
-            pass
-    return key, {"true": True, "false": False}.get(value.lower(), value)
-
 
 _D = CodegenConfig()
 
@@ -47,8 +35,9 @@ class GenerateArgs:
                                    "as --model)")
     model: str | None = arg(None, "model name/path for the backend; '{task}' in it is replaced by the task name "
                                   "(e.g. code_generation/{task}/recorded_answers.json for the scripted backend)")
-    backend_arg: list[tuple] = arg([], "extra keyword argument for the backend constructor (repeatable), e.g. "
-                                       "base_url=http://127.0.0.1:8000/v1", type=_backend_arg, metavar="KEY=VALUE")
+    backend_args: dict[str, Any] = arg({}, "the backend's options as one mapping (its class's OPTIONS, maestromotif/llm/): "
+                                           "KEY=VALUE (repeatable) or a JSON mapping, e.g. base_url=http://127.0.0.1:8000/v1",
+                                       aliases=("backend_arg",), metavar="KEY=VALUE")
     temperature: float = arg(_D.temperature, "sampling temperature (the original used 0.2)")
     max_tokens: int = arg(_D.max_tokens, "largest answer, in tokens")
     max_rewrites: int = arg(_D.max_rewrites, "rewrite rounds per stage after the first answer (failed run, 'no' "
@@ -87,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for name in names:
         model = a.model.replace("{task}", name) if a.model else None
-        cfg = CodegenConfig(task=name, seed=a.seed, backend=a.backend, model=model, backend_args=dict(a.backend_arg),
+        cfg = CodegenConfig(task=name, seed=a.seed, backend=a.backend, model=model, backend_args=dict(a.backend_args),
                             temperature=a.temperature, max_tokens=a.max_tokens, max_rewrites=a.max_rewrites,
                             out=a.out, prompt_dir=a.prompt_dir, logdir=a.logdir, run_timeout=a.run_timeout,
                             validate_timeout=a.validate_timeout, restart=a.restart, note=a.note)

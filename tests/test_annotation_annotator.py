@@ -219,3 +219,32 @@ def test_bad_dataset_is_a_user_error(tmp_path):
     (tmp_path / "data").mkdir()
     with pytest.raises(UserError, match="dataset file not found"):
         annotate(cfg_for(tmp_path), backend=ScriptedBackend(answers=[]))
+
+
+def test_backend_options_are_one_mapping_filled_by_the_flags():
+    import inspect
+
+    from maestromotif.annotation.annotator import backend_options
+    from maestromotif.llm.base import BACKENDS, backend_class
+    from scripts.annotate_pairs import parse_args
+
+    for name in BACKENDS:  # every declared option is a keyword of the backend's constructor
+        klass = backend_class(name)
+        assert set(klass.OPTIONS) <= set(inspect.signature(klass.__init__).parameters) - {"self", "model"}, name
+    # the LLM flags are aliases: --threads fills n_threads; flags of other backends are ignored
+    cfg = parse_args(["--backend", "llamacpp", "--threads", "1", "--base_url", "http://x", "--n_ctx", "2048"])
+    assert backend_options(cfg) == {"n_threads": 1, "n_ctx": 2048, "seed": 0}
+    cfg = parse_args(["--backend", "llamacpp", "--n_ctx", "2048", "--backend_args", '{"n_ctx": 4096, "verbose": true}'])
+    assert backend_options(cfg) == {"n_ctx": 4096, "seed": 0, "verbose": True}  # the mapping wins
+    cfg = parse_args(["--backend", "openai", "--backend-args", "{'backoff': 0.5}", "--timeout", "3",
+                      "--backend_arg", "top_logprobs=5", "--backend_arg", "base_url=http://h:1/v1"])
+    assert backend_options(cfg) == {"timeout": 3.0, "backoff": 0.5, "top_logprobs": 5, "base_url": "http://h:1/v1"}
+    from scripts.generate_code import parser as codegen_parser  # the same mapping flag
+    assert codegen_parser().parse_args(["--backend_arg", "base_url=http://h/v1", "--backend_arg", "x=1.5"]
+                                       ).backend_args == {"base_url": "http://h/v1", "x": 1.5}
+    with pytest.raises(UserError, match="does not take 'n_ctx'"):
+        backend_options(parse_args(["--backend", "openai", "--backend_args", '{"n_ctx": 1}']))
+    with pytest.raises(SystemExit):
+        parse_args(["--backend_args", "[1, 2]"])
+    a, b = AnnotationConfig(), AnnotationConfig()
+    assert a.backend_args == {} and a.backend_args is not b.backend_args  # no shared mutable default

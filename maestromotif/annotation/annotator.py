@@ -23,7 +23,6 @@ into ``preference/<exp>.npy`` (see :mod:`~maestromotif.annotation.store` for eve
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import re
 import socket
@@ -43,7 +42,13 @@ from maestromotif.annotation.prompts import Goal, PromptLibrary, PromptSpec
 from maestromotif.annotation.sanity import RULES, agreement
 from maestromotif.annotation.store import LabelStore, chunk_range
 from maestromotif.data.dataset import FIRST, SECOND, TIE, UNKNOWN, dataset_path, label_counts, load_dataset
-from maestromotif.llm.base import BACKENDS, GenerationConfig, LLMBackend, backend_class, make_backend
+from maestromotif.llm.base import (
+    BACKENDS,
+    GenerationConfig,
+    LLMBackend,
+    check_options,
+    make_backend,
+)
 from maestromotif.utils.cli import arg, ws_arg
 from maestromotif.utils.config import config_hash, save_config
 from maestromotif.utils.errors import UserError
@@ -55,8 +60,13 @@ MODES = ("auto", "generate", "score", "pointwise", "rules")
 SCORING_MODES = ("score", "pointwise")
 RULES_ANNOTATOR = "rules"  # --mode rules: caption rules (oracle / upper bound), never an LLM
 # backend options the CLI can set; each backend takes the ones its constructor names
-BACKEND_OPTIONS = ("threads", "n_ctx", "batch_seqs", "base_url", "api_key_env", "concurrency", "timeout",
-                   "max_retries", "tensor_parallel_size", "dtype", "device", "seed")
+# The original-style LLM flags: each is an alias that fills one entry of --backend_args (flag -> the
+# backend's option name); a flag the chosen backend has no option for is ignored, as its help says.
+BACKEND_FLAGS: dict[str, str] = {
+    "threads": "n_threads", "n_ctx": "n_ctx", "batch_seqs": "batch_seqs", "base_url": "base_url",
+    "api_key_env": "api_key_env", "concurrency": "concurrency", "timeout": "timeout", "max_retries": "max_retries",
+    "tensor_parallel_size": "tensor_parallel_size", "dtype": "dtype", "device": "device", "seed": "seed",
+}
 
 
 WHAT, FILES, PROMPT, LLM = "what to annotate", "naming and files", "prompt", "LLM"
@@ -126,6 +136,11 @@ class AnnotationConfig:
     tensor_parallel_size: int | None = arg(None, "vllm: GPUs per model (default: all visible GPUs)", group=LLM)
     dtype: str | None = arg(None, "transformers/vllm: weights dtype, e.g. float16, bfloat16 (default: auto)", group=LLM)
     device: str | None = arg(None, "transformers: torch device (default: cuda if available, else cpu)", group=LLM)
+    backend_args: dict[str, Any] = arg({}, "the backend's options as one mapping: KEY=VALUE (repeatable) or "
+                                           "'{\"n_ctx\": 4096, \"verbose\": true}'; keys: the backend class's OPTIONS "
+                                           "(maestromotif/llm/). The LLM flags above are aliases that fill it; an "
+                                           "entry given here wins", aliases=("backend_arg",), metavar="KEY=VALUE",
+                                       group=LLM)
     preference_dir: str = ws_arg("preference", "where label files go", group=FILES)
     cache_dir: str | None = arg(None, "answer cache shared by chunks and reruns (default: "
                                       "<preference_dir>/.answer_cache)", group=FILES)
@@ -167,14 +182,17 @@ def resolve_mode(cfg: AnnotationConfig, prompt: PromptSpec) -> str:
     return "score" if base and prompt.score is not None else "generate"
 
 
+def backend_options(cfg: AnnotationConfig) -> dict[str, Any]:
+    """The one mapping of options the backend is built with: the LLM flags it has options for, then
+    ``cfg.backend_args`` (which wins); an unknown ``backend_args`` key is an error naming the known ones."""
+    known = check_options(cfg.backend, cfg.backend_args).OPTIONS
+    opts = {key: getattr(cfg, flag) for flag, key in BACKEND_FLAGS.items()
+            if key in known and getattr(cfg, flag) is not None}
+    return {**opts, **cfg.backend_args}
+
+
 def build_backend(cfg: AnnotationConfig) -> LLMBackend:
-    klass = backend_class(cfg.backend)
-    accepted = inspect.signature(klass.__init__).parameters
-    kwargs = {k: getattr(cfg, k) for k in BACKEND_OPTIONS if getattr(cfg, k) is not None}
-    if "threads" in kwargs and "n_threads" in accepted:
-        kwargs["n_threads"] = kwargs.pop("threads")
-    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    return make_backend(cfg.backend, model=cfg.model, **kwargs)
+    return make_backend(cfg.backend, model=cfg.model, **backend_options(cfg))
 
 
 def fingerprint(cfg: AnnotationConfig, backend: LLMBackend, prompt: PromptSpec, goal: Goal, mode: str,

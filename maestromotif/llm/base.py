@@ -47,6 +47,9 @@ class LLMBackend(ABC):
 
     name: ClassVar[str] = "base"
     supports_score: ClassVar[bool] = False
+    # the keyword options of __init__ besides ``model`` that a command line may set (one mapping,
+    # AnnotationConfig.backend_args); a test checks them against the signature
+    OPTIONS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.calls = 0  # completions/scorings requested, for "LLM calls per pair" figures
@@ -123,6 +126,17 @@ def backend_class(name: str) -> type[LLMBackend]:
     return getattr(importlib.import_module(module), cls)
 
 
-def make_backend(name: str, model: str | None = None, **kwargs: Any) -> LLMBackend:
+def check_options(name: str, options: Any) -> type[LLMBackend]:
+    """The backend class, after checking that ``options`` (its keyword options) are among its OPTIONS."""
     klass = backend_class(name)
+    unknown = sorted(set(options) - set(klass.OPTIONS))
+    if unknown:
+        raise UserError(f"backend '{name}' does not take {', '.join(map(repr, unknown))}",
+                        expected=f"backend options among: {', '.join(klass.OPTIONS) or '(none)'}",
+                        fix="remove those keys from --backend_arg, or pick the backend they belong to with --backend")
+    return klass
+
+
+def make_backend(name: str, model: str | None = None, **kwargs: Any) -> LLMBackend:
+    klass = check_options(name, kwargs)
     return klass(model=model, **kwargs) if model is not None else klass(**kwargs)

@@ -20,6 +20,7 @@ from maestromotif.utils.errors import UserError
 
 class HFInferenceBackend(LLMBackend):
     name = "hf_inference"
+    OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff")
     supports_score = False
 
     def __init__(self, model: str | None = None, base_url: str | None = None, api_key_env: str | None = None,

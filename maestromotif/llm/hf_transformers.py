@@ -20,6 +20,7 @@ from maestromotif.utils.errors import UserError
 
 class TransformersBackend(LLMBackend):
     name = "transformers"
+    OPTIONS = ("device", "dtype", "micro_batch", "n_threads", "seed")
     supports_score = True
 
     def __init__(self, model: str | None = None, device: str | None = None, dtype: str | None = None,

@@ -70,6 +70,7 @@ def resolve_model(model: str | Path | None) -> Path:
 
 class LlamaCppBackend(LLMBackend):
     name = "llamacpp"
+    OPTIONS = ("n_ctx", "n_threads", "batch_seqs", "seed", "verbose", "prefix_reuse")
     supports_score = True
 
     def __init__(self, model: str | Path | None = None, n_ctx: int = 8192, n_threads: int | None = None,

@@ -28,6 +28,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 
 class OpenAIBackend(LLMBackend):
     name = "openai"
+    OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff", "top_logprobs")
     supports_score = True
 
     def __init__(self, model: str | None = None, base_url: str | None = None, api_key_env: str | None = None,

@@ -49,6 +49,8 @@ def llm_kwargs(model: str, tensor_parallel_size: int | None, dtype: str | None, 
 
 class VLLMBackend(LLMBackend):
     name = "vllm"
+    OPTIONS = ("tensor_parallel_size", "dtype", "seed", "max_model_len", "gpu_memory_utilization",
+               "top_logprobs")
     supports_score = True
 
     def __init__(self, model: str | None = None, tensor_parallel_size: int | None = None, dtype: str | None = None,

@@ -21,7 +21,9 @@ the command gains ``--workspace DIR`` to pick another root.
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -41,6 +43,47 @@ def parse_bool(text: Any) -> bool:
     if s in FALSE:
         return False
     raise argparse.ArgumentTypeError(f"expected a boolean (1/0, true/false, yes/no), got {text!r}")
+
+
+def _scalar(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def parse_mapping(text: Any) -> dict[str, Any]:
+    """A mapping flag (``dict`` fields): ``KEY=VALUE`` (numbers and true/false/none converted), JSON
+    (``'{"n_ctx": 4096}'``) or a Python literal (``"{'n_ctx': 4096}"``). Repeated uses merge."""
+    if isinstance(text, dict):
+        return dict(text)
+    s = str(text).strip()
+    if not s.startswith("{") and "=" in s:
+        key, value = s.split("=", 1)
+        if key.strip():
+            return {key.strip(): _scalar(value.strip())}
+    try:
+        val = json.loads(s)
+    except ValueError:
+        try:
+            val = ast.literal_eval(s)
+        except (ValueError, SyntaxError):
+            val = None
+    if not isinstance(val, dict) or not all(isinstance(k, str) for k in val):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE or a mapping such as '{{\"n_ctx\": 4096}}', got {text!r}")
+    return val
+
+
+class _Merge(argparse.Action):
+    """``--x a=1 --x '{"b": 2}'`` -> {"a": 1, "b": 2}; the first use replaces the default."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_cli_given", set())
+        current = dict(getattr(namespace, self.dest)) if self.dest in seen else {}
+        seen.add(self.dest)
+        setattr(namespace, self.dest, {**current, **values})
 
 
 class _Extend(argparse.Action):
@@ -145,6 +188,8 @@ def add_fields(parser: argparse.ArgumentParser, cls: type) -> None:
         if origin is list:  # repeatable: --x a --x b and --x a b both give [a, b]
             inner = typing.get_args(tp)[0] if typing.get_args(tp) else str
             kw.update(type=custom or (inner if inner in (int, float, str) else str), nargs="+", action=_Extend)
+        elif origin is dict:  # a mapping: KEY=VALUE or {...}, repeatable, merged
+            kw.update(type=custom or parse_mapping, action=_Merge)
         elif custom is not None:
             kw["type"] = custom
         elif tp is bool:
