@@ -38,14 +38,14 @@ def register_components() -> None:
 
 def validate(cfg: Any) -> dict[str, Any]:
     """Fail before any worker starts: encoder, reward dirs (when used), policy over skills."""
-    from maestromotif.rl import validate as v
+    from maestromotif.rl import validate as checks  # the module; this function is named validate
 
-    v.check_run_flags(cfg)
-    v.check_encoder(cfg.encoder)
+    checks.check_run_flags(cfg)
+    checks.check_encoder(cfg.encoder)
     if float(cfg.llm_reward) != 0.0:
-        v.check_reward_dirs(reward_dirs(cfg))
-        v.check_rewards_load(cfg)
-    return v.check_meta_policy(meta_policy_file(cfg))
+        checks.check_reward_dirs(reward_dirs(cfg))
+        checks.check_rewards_load(cfg)
+    return checks.check_meta_policy(meta_policy_file(cfg))
 
 
 def warm_reward_table(cfg: Any) -> int:
