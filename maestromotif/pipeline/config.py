@@ -39,6 +39,8 @@ class PipelineConfig:
     reward_epochs: int = 20
     reward_batch_size: int = 32
     reward_lr: float = 1e-4
+    # a skill whose few labels are all ties still gets a (flat) model: only for smoke runs on a few pairs
+    reward_allow_all_ties: bool = False
     # 4. policies over skills
     reuse_code: bool = True
     code_seed: int = 42
@@ -69,6 +71,7 @@ class PipelineConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     # Measured to finish within 30 min on 2 cores (see docs/phase-pipeline.md).
     "tiny": dict(num_pairs=40, annotation_batch_size=16, reward_epochs=10, reward_batch_size=16,
+                 reward_allow_all_ties=True,
                  train_for_seconds=300, rl_workers=2, envs_per_worker=4, rl_batch_size=256,
                  eval_episodes=2, eval_max_episode_steps=600, reuse_code=True),
     # The paper's settings (the original README's commands).

@@ -126,7 +126,8 @@ def _reward(cfg: PipelineConfig, w: Path) -> list[Unit]:
                                    "--preference_dir", Workspace(w).preference, "--train_dir",
                                    Workspace(w).skill_rewards, "--num_epochs", cfg.reward_epochs,
                                    "--batch_size", cfg.reward_batch_size, "--reward_lr", cfg.reward_lr,
-                                   "--seed", 777, "--progress", 0, "--num_threads", 1)))
+                                   "--seed", 777, "--progress", 0, "--num_threads", 1,
+                                   *(["--allow_all_ties", "True"] if cfg.reward_allow_all_ties else []))))
     return units
 
 

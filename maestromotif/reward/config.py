@@ -59,6 +59,10 @@ class RewardConfig:
     seed: int = arg(777, "seeds the initial weights, the held-out split and the shuffling", group=OPT)
     val_fraction: float = arg(0.1, "fraction of labelled pairs held out for validation; identical comparisons "
                                    "stay on one side", group=OPT)
+    allow_all_ties: bool = arg(False, "train even when every usable label is a tie (warns with the counts): the "
+                                      "model then ranks nothing and its rewards are noise around a constant; for "
+                                      "smoke runs on a few pairs (the pipeline's tiny preset), never a real run",
+                               group=OPT)
     # model (the original's reward encoder defaults)
     encoder_embedding_dim: int = arg(128, "width of the stat-delta MLP", group=MODEL)
     encoder_hidden_dim: int = arg(512, "width of the layer before the reward head", group=MODEL)

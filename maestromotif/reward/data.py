@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,7 +141,10 @@ def load_preference_data(cfg: RewardConfig) -> PreferenceData:
         raise UserError(f"no usable labels: {label_counts(labels)}", path=cfg.labels_path,
                         expected="at least one pair labelled 0 (first), 1 (second) or 2 (tie)",
                         fix="finish the annotation (label 3 means not annotated) before training")
-    if not (targets != 0.5).any():
+    if not (targets != 0.5).any() and getattr(cfg, "allow_all_ties", False):
+        print(f"WARNING: {cfg.labels_path}: every usable label is a tie ({label_counts(labels)}): this reward model "
+              "ranks nothing (--allow_all_ties); do not train skills on it", file=sys.stderr)
+    elif not (targets != 0.5).any():
         raise UserError(f"every usable label is a tie ({label_counts(labels)}): the Bradley-Terry loss has "
                         "nothing to rank (accuracy would be nan)", path=cfg.labels_path,
                         expected="some pairs labelled 0 (first better) or 1 (second better)",
