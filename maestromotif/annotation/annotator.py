@@ -322,6 +322,7 @@ def annotate(cfg: AnnotationConfig, backend: LLMBackend | None = None) -> dict[s
                  "tie_margin": tie_margin if mode in SCORING_MODES else None}
         if mode == "pointwise":
             setup["skill_labels"] = dict(prompt.pointwise.skills)[cfg.goal_key]
+            setup["min_score"] = prompt.pointwise.floor(cfg.goal_key)
         with store.chunk_lock(c, k):  # a second job on this chunk is refused, not run twice
             if _check_config(store, cfg, setup, ds_path, ds.fingerprint):
                 store.discard_all()  # --ignore-existing 1 on a changed dataset: no old label can be kept
@@ -516,6 +517,7 @@ class _PointwisePairs:
                  cache: CaptionCache):
         self.spec, self.cache, self.tie_margin = prompt.pointwise, cache, tie_margin
         self.cols = self.spec.skill_labels(cfg.goal_key, prompt.path)
+        self.floor = self.spec.floor(cfg.goal_key)
         self.rendered: dict[int, tuple[str, str]] = {}
         self.missing: dict[str, None] = {}  # rendered captions to score, in order of first use
         self.same: list[dict[str, Any]] = []
@@ -541,10 +543,12 @@ class _PointwisePairs:
             if pa is None or pb is None:
                 rest.append(i)
                 continue
-            d = float(pa[self.cols].sum() - pb[self.cols].sum())
+            sa, sb = float(pa[self.cols].sum()), float(pb[self.cols].sum())
+            d = sa - sb
             fresh = [r for r in (ra, rb) if r in self.new_now]
             self.new_now.difference_update(fresh)  # the first pair using a new score counts as the LLM's
-            out.append({"i": i, "l": pair_label(d, self.tie_margin), "s": "llm" if fresh else "cache",
+            label = pair_label(d, self.tie_margin) if max(sa, sb) >= self.floor else TIE
+            out.append({"i": i, "l": label, "s": "llm" if fresh else "cache",
                         "d": round(d, 5)})
         self.pending = rest
         return out

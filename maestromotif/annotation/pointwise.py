@@ -15,7 +15,10 @@ skills' events. Here each DISTINCT caption is classified once, for all five skil
 4. a skill's score of a caption is the summed probability of its labels (``skills:`` of the prompt
    file; the discoverer's are kill + gold + item);
    pair ``(a, b)`` gets ``d = score(a) - score(b)``: ``d > tie_margin`` first, ``d < -tie_margin``
-   second, else tie (:func:`pair_label`).
+   second, else tie (:func:`pair_label`) - and a tie whenever neither caption reaches the skill's
+   ``min_score`` (:meth:`PointwiseSpec.floor`): small differences between two captions that are not the
+   skill's event (e.g. "You finish eating" vs "You hit the newt" for the descender) are the model's
+   noise, and labels made of them taught a reward model to pay for eating (docs/annotation.md).
 
 Scores live in a caption cache (:class:`CaptionCache`) keyed by the rendered caption and a
 fingerprint that does not include the skill, so labelling the second skill of the same captions costs
@@ -66,6 +69,8 @@ class PointwiseSpec:
     message: str = "current"
     stat_lines: tuple[str, ...] = ("Dungeon Level", "Gold", "XP")
     tie_margin: float = 0.1
+    # (goal key or "default", floor): a pair is decided only when one caption's skill score reaches it
+    min_score: tuple[tuple[str, float], ...] = ()
 
     @property
     def label_names(self) -> list[str]:
@@ -112,8 +117,16 @@ class PointwiseSpec:
         q = self.query.format(caption=rendered)
         return [p + q for p in self.prefixes()]
 
+    def floor(self, goal_key: str) -> float:
+        table = dict(self.min_score)
+        return float(table.get(goal_key, table.get("default", 0.0)))
+
     def fingerprint(self) -> dict[str, Any]:
-        return asdict(self)
+        # what decides the caption scores (the cache key); min_score only turns scores into pair
+        # labels, so changing it reuses every cached score (it is recorded in the label sidecar)
+        d = asdict(self)
+        d.pop("min_score")
+        return d
 
 
 def parse_pointwise(s: Any, path: Path) -> PointwiseSpec:
@@ -154,7 +167,8 @@ def parse_pointwise(s: Any, path: Path) -> PointwiseSpec:
                          labels=tuple((str(k), v) for k, v in labels.items()),
                          skills=tuple((str(k), tuple(map(str, v))) for k, v in skills.items()), examples=(),
                          orderings=int(s.get("orderings", 4)), seed=int(s.get("seed", 0)), message=message,
-                         stat_lines=stat_lines, tie_margin=float(s.get("tie_margin", 0.1)))
+                         stat_lines=stat_lines, tie_margin=float(s.get("tie_margin", 0.1)),
+                         min_score=_min_score(s.get("min_score", 0.0), bad))
     if spec.orderings < 1:
         raise bad("orderings is < 1", "an integer >= 1")
     exs = s.get("examples")
@@ -171,6 +185,17 @@ def parse_pointwise(s: Any, path: Path) -> PointwiseSpec:
         cap = "\n".join(caption_lines((str(e.get("prev", "")), e["message"]), [_BASE_STATS, after]))
         out.append(Example(caption=spec.render(cap), label=str(e["label"])))
     return replace(spec, examples=tuple(out))
+
+
+def _min_score(v: Any, bad) -> tuple[tuple[str, float], ...]:
+    table = v if isinstance(v, dict) else {"default": v}
+    try:
+        out = tuple((str(k), float(x)) for k, x in table.items())
+    except (TypeError, ValueError):
+        raise bad(f"min_score {v!r} is not a number", "a number in [0, 1] or {default: x, <goal key>: y}") from None
+    if not all(0.0 <= x <= 1.0 for _, x in out):
+        raise bad(f"min_score {v!r} is outside [0, 1]", "a number in [0, 1] or {default: x, <goal key>: y}")
+    return out
 
 
 def score_captions(backend: Any, spec: PointwiseSpec, rendered: list[str]) -> np.ndarray:
