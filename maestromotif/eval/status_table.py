@@ -14,6 +14,7 @@ row (schema: :mod:`maestromotif.eval.report`); every other field is optional and
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Iterable
@@ -90,8 +91,13 @@ def _causes(rows: list[dict[str, Any]]) -> str:
     text = []
     for r in rows:
         for key, val in r.items():
-            if "cause" not in key:
+            if "cause" not in key and key != "deaths":  # the evaluator's per-row {cause: count} column
                 continue
+            if isinstance(val, str) and val.startswith("{"):  # the CSV-friendly repr of that dict
+                try:
+                    val = ast.literal_eval(val)
+                except (ValueError, SyntaxError):
+                    pass
             if isinstance(val, dict):
                 weight = float(r.get("n") or 1) if all(_num(v) is not None and _num(v) <= 1 for v in val.values()) else 1.0
                 for cause, v in val.items():
@@ -100,7 +106,7 @@ def _causes(rows: list[dict[str, Any]]) -> str:
                 text.append(val)
     if total:
         s = sum(total.values()) or 1.0
-        top = sorted(total.items(), key=lambda kv: -kv[1])[:3]
+        top = sorted(total.items(), key=lambda kv: -kv[1])[:4]
         return ", ".join(f"{c} {100 * v / s:.0f}%" for c, v in top)
     return "; ".join(_unique(text))
 

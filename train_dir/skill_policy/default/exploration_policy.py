@@ -1,15 +1,11 @@
-# Training-time variant of rl_baseline/meta_policies/exploration/seed42/execution.py used for the shipped
-# CPU-sized skill policy: identical except discoverer_skill_steps = 50 (the paper's other value). With
-# 500, an early policy dies before the Discoverer ever hands over, so in a short run the other four
-# skills would barely be trained. Passed with --meta_policy.
 # Policy over skills for the task 'exploration' (code seed 42): class NetHackPlayer,
 # interface documented in maestromotif/skills/interface.py.
 # Made by `python -m scripts.generate_code --task exploration --seed 42` with backend 'scripted', model code_generation/exploration/recorded_answers.json, temperature 0.2;
-# rewrite rounds per stage: termination 0, precondition 0, select_skill 0, select_skill_dungeons 0, select_skill_mines 0; 10 LLM calls this run, 7 s.
+# rewrite rounds per stage: termination 0, precondition 0, select_skill 0, select_skill_dungeons 0, select_skill_mines 0; 10 LLM calls this run, 5 s.
 # The answers were written by hand by the engineer 'codegen' (no LLM able to write this code was available
 # here), following the paper's prompts in code_generation/ and the strategies of the original Llama 3.1 405B
 # generations, and replayed through the loop; the checker's 'yes' answers are recorded too.
-# Written 2026-11-26 02:10:13 +0000; validated by maestromotif.codegen.validate.
+# Written 2026-11-30 05:54:53 +0000; validated by maestromotif.codegen.validate.
 
 import random
 import numpy as np
@@ -85,10 +81,22 @@ class NetHackPlayer:
         preconditions is [worshipper_precondition, merchant_precondition].
         """
         worshipper_ok, merchant_ok = bool(preconditions[0]), bool(preconditions[1])
-        # An interaction became possible: stop, so that it is not missed. The running interaction
-        # skill itself goes on while its shopkeeper/altar stays in view.
-        if (merchant_ok and skill != "merchant") or (worshipper_ok and skill != "worshipper"):
-            return True
+        available = {"merchant": merchant_ok, "worshipper": worshipper_ok}
+        # The last stop offered an interaction: if the policy over skills chose another skill, it
+        # declined it; do not offer it again while it stays available (or the skill changes every step).
+        offered = getattr(self, "offered_interaction", None)
+        self.offered_interaction = None
+        declined = set(getattr(self, "declined_interactions", set()))
+        if offered is not None and skill != offered:
+            declined.add(offered)
+        self.declined_interactions = {name for name in declined if available[name]}
+        # An interaction the task uses became possible: stop, so that it is not missed. A running
+        # Merchant or Worshipper goes on (the other interaction does not interrupt it).
+        if skill not in available:
+            for name in getattr(self, "interactions", ("merchant", "worshipper")):
+                if available.get(name) and name not in self.declined_interactions:
+                    self.offered_interaction = name
+                    return True
         if skill == "descender":
             return current_depth > previous_depth or skill_time >= getattr(self, "travel_skill_steps", 2000)
         if skill == "ascender":
@@ -121,10 +129,11 @@ class NetHackPlayer:
     def set_initial_values(self):
         # Episode constants; the options framework calls this once, after __init__.
         self.skill = "discoverer"  # the first skill
+        self.interactions = ('merchant', 'worshipper')  # only these interactions may interrupt the running skill
         self.max_depth = random.randint(2, 4)
         self.mines = random.randint(0, 1) == 1  # explore the Gnomish Mines (else the Dungeons of Doom)
         self.direction = "down"
-        self.discoverer_skill_steps = 50  # the paper used 50 or 500; 50 for a short CPU run
+        self.discoverer_skill_steps = 50  # the paper used 50 or 500; 50 game turns so an early policy trains every skill
         self.merchant_skill_steps = self.discoverer_skill_steps * 20
         self.worshipper_skill_steps = self.discoverer_skill_steps * 20
         self.travel_skill_steps = 2000  # a Descender/Ascender that found no staircase by then gives up
