@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from maestromotif.data.dataset import flip
 from maestromotif.utils.io import atomic_save_json
-from maestromotif.utils.jsonl import AppendLog, read_jsonl
+from maestromotif.utils.jsonl import WriterLog, read_jsonl
 
 
 def cache_key(fingerprint: dict[str, Any]) -> str:
@@ -66,7 +62,7 @@ class AnswerCache:
                 for rec in read_jsonl(path):
                     if isinstance(rec.get("k"), str) and rec.get("l") in (0, 1, 2, 3):
                         self.entries[rec["k"]] = rec
-        self._log: AppendLog | None = None
+        self._log = WriterLog(self.dir)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -84,15 +80,10 @@ class AnswerCache:
         h, swapped = pair_key(a, b)
         rec = _orient({"k": h, "l": label, **extra}, swapped)
         self.entries[h] = rec
-        if self._log is None:
-            name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex[:8]}.jsonl"
-            self._log = AppendLog(self.dir / name)
         self._log.write([rec])
 
     def sync(self) -> None:
-        if self._log is not None:
-            self._log.sync()
+        self._log.sync()
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
+        self._log.close()

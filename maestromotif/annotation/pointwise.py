@@ -28,11 +28,7 @@ no LLM call. LLM calls therefore grow with distinct rendered captions, not with 
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import socket
-import time
-import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -43,7 +39,7 @@ from maestromotif.data.captions import caption_lines
 from maestromotif.data.dataset import FIRST, SECOND, TIE
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_save_json
-from maestromotif.utils.jsonl import AppendLog, read_jsonl
+from maestromotif.utils.jsonl import WriterLog, read_jsonl
 
 STAT_LINES = ("Dungeon Level", "Gold", "HP", "XP", "Hunger")
 MESSAGE_MODES = ("current", "both")
@@ -245,7 +241,7 @@ class CaptionCache:
                     p = rec.get("p")
                     if isinstance(rec.get("k"), str) and isinstance(p, list) and len(p) == n_labels:
                         self.scores[rec["k"]] = np.asarray(p, dtype=np.float64)
-        self._log: AppendLog | None = None
+        self._log = WriterLog(self.dir)
 
     def get(self, rendered: str) -> np.ndarray | None:
         return self.scores.get(caption_key(rendered))
@@ -253,15 +249,10 @@ class CaptionCache:
     def put(self, rendered: str, probs: np.ndarray) -> None:
         k = caption_key(rendered)
         self.scores[k] = np.asarray(probs, dtype=np.float64)
-        if self._log is None:
-            name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex[:8]}.jsonl"
-            self._log = AppendLog(self.dir / name)
         self._log.write([{"k": k, "p": [round(float(x), 6) for x in probs]}])
 
     def sync(self) -> None:
-        if self._log is not None:
-            self._log.sync()
+        self._log.sync()
 
     def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
+        self._log.close()

@@ -58,8 +58,8 @@ from typing import Any
 import numpy as np
 from nle import nethack as nh
 
-import maestromotif.skills.budget
 from maestromotif.nethack.obs import BL, DUNGEONS_OF_DOOM, GNOMISH_MINES, OCLASS, message_text
+from maestromotif.skills import budget
 from maestromotif.skills.interface import ATTRIBUTES, COLOR_MAP, UNKNOWN_BRANCH
 from maestromotif.skills.own_job import BEHAVIOURS, did_own_job, zero_counters
 from maestromotif.skills.table import SKILL_NAMES
@@ -224,7 +224,7 @@ class OptionsController:
         self.rng = rng
         self.max_depth = max_depth
         self.initial_branch_depth = branch_depth
-        self.call_budget_s = maestromotif.skills.budget.DEFAULT_BUDGET_S  # per call into the policy (maestromotif.skills.budget)
+        self.call_budget_s = budget.DEFAULT_BUDGET_S  # per call into the policy (maestromotif.skills.budget)
         self.required = tuple(getattr(policy_cls, "REQUIRED_ATTRIBUTES", ()))
         self._module = sys.modules.get(getattr(policy_cls, "__module__", ""), None)
         self.tracker = AttributeTracker()
@@ -265,11 +265,11 @@ class OptionsController:
         self.tracker.reset(obs, info)
         if self.initial_branch_depth != UNKNOWN_BRANCH:
             self.tracker.branch_depth = self.initial_branch_depth
-        self._stats = {"invalid_skill_names": 0, "no_skill_returned": 0, "policy_errors": 0, "skill_switches": 0,
-                       **zero_counters()}
+        # policy_timeouts: calls cut at call_budget_s (also counted in policy_errors)
+        self._stats = {"invalid_skill_names": 0, "no_skill_returned": 0, "policy_errors": 0, "policy_timeouts": 0,
+                       "skill_switches": 0, **zero_counters()}
         self._bind_rng()
         self.player = self.policy_cls(self.max_depth, self.tracker.branch_depth)
-        self._stats["policy_timeouts"] = 0  # calls cut at call_budget_s (also counted in policy_errors)
         self._set_attributes()
         self._call("set_initial_values", None)
         # Hooks the class (or its set_initial_values) defines; eaten_food only as a plain attribute.
@@ -378,9 +378,9 @@ class OptionsController:
 
     def _call(self, method: str, fallback: Any, *args: Any) -> Any:
         try:  # untrusted code: time-bounded, errors counted, never stops training or evaluation
-            return maestromotif.skills.budget.call_with_budget(getattr(self.player, method), self.call_budget_s, *args)
-        except maestromotif.skills.budget.PolicyTimeout as e:
-            self._stats["policy_timeouts"] = self._stats.get("policy_timeouts", 0) + 1
+            return budget.call_with_budget(getattr(self.player, method), self.call_budget_s, *args)
+        except budget.PolicyTimeout as e:
+            self._stats["policy_timeouts"] += 1
             self._error(method, e)
             return fallback
         except Exception as e:

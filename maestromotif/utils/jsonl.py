@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -89,3 +92,27 @@ class AppendLog:
         if not self._f.closed:
             self.sync()
             self._f.close()
+
+
+class WriterLog:
+    """One writer's own ``<host>-<pid>-<time>-<rand>.jsonl`` in a directory that several jobs share
+    (answer caches): opened on the first write, so a reader-only process leaves no empty file."""
+
+    def __init__(self, directory: str | Path):
+        self.dir = Path(directory)
+        self._log: AppendLog | None = None
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        if self._log is None:
+            name = f"{socket.gethostname()}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex[:8]}.jsonl"
+            self._log = AppendLog(self.dir / name)
+        self._log.write(records)
+
+    def sync(self) -> None:
+        if self._log is not None:
+            self._log.sync()
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+
