@@ -248,6 +248,16 @@ def test_reward_scores_the_observation_before_the_action_with_its_skill(tmp_path
     env.close()
 
 
+def test_reward_after_pays_the_descent_to_the_descender(tmp_path):
+    # docs/fidelity.md: with "before" the descent is scored with the next skill's model (above); with
+    # "after" (the shipped run) the descender's own model scores the observation its action led to.
+    env, rewards = _wizard_skill_env(tmp_path, True, reward_obs="after")
+    env.step(ACTION_INDEX["down"])
+    assert env.controller.skill == "discoverer"  # the descent ended the descender ...
+    assert rewards.calls[-1][1][0] == 1.0 and rewards.calls[-1][2] == SKILL_NAMES.index("descender")  # ... which is paid
+    env.close()
+
+
 def test_dungeon_level_delta_against_the_skill_start_or_one_step(tmp_path):
     for reference, later in (("skill_start", 1.0), ("step", 0.0)):
         env, rewards = _wizard_skill_env(tmp_path, False, delta_reference=reference, reward_obs="after")
