@@ -111,6 +111,9 @@ def test_paths_recorded_in_the_shipped_policy_resolve_from_another_directory(mon
     assert not Path(cfg.meta_policy).is_absolute()  # recorded relative to the workspace root
     assert meta_policy_file(cfg).is_file()
     assert all(Path(d).is_dir() for d in reward_dirs(cfg))
+    from maestromotif.rl.collect_policy import CheckpointPolicy
+
+    assert CheckpointPolicy(exp).controller is not None  # the loader finds the recorded policy over skills
     # absolute: as is; relative existing under cwd: as given; else under the workspace root (or a base)
     (tmp_path / "here").mkdir()
     assert resolve_recorded("here") == Path("here")
