@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python}
 "$PY" - <<'PYEOF'
-from maestromotif.nethack.options import nle_options
+from maestromotif.nethack.game_options import nle_options
 from maestromotif.nethack.env import make_env
 from maestromotif.nethack.obs import message_text
 print("NetHack options file:", nle_options()[0][1:])

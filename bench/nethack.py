@@ -37,7 +37,7 @@ def bench_wrapper(steps: int, rounds: int) -> dict[str, float]:
 
     from maestromotif.nethack.actions import ACTION_KEYS
     from maestromotif.nethack.env import make_env
-    from maestromotif.nethack.options import CHARACTER, nle_options
+    from maestromotif.nethack.game_options import CHARACTER, nle_options
 
     raw = NLE(actions=ACTION_KEYS, options=nle_options(CHARACTER), max_episode_steps=100_000,
               observation_keys=("glyphs", "chars", "colors", "blstats", "message", "inv_glyphs", "inv_strs",

@@ -175,7 +175,7 @@ def train_run(name: str, seconds: float, workers: int, envs: int, policy: Path, 
 
 
 def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
-    from maestromotif.rl.config import DEFAULT_REWARD_DIRS
+    from maestromotif.rl.config import default_reward_dirs
 
     if arg:
         from types import SimpleNamespace
@@ -183,8 +183,9 @@ def reward_dirs(arg: str | None, tmp: Path) -> list[str]:
         from maestromotif.rl.config import reward_dirs as parse
 
         return parse(SimpleNamespace(reward_dir=arg))
-    if all((ROOT / d).is_dir() for d in DEFAULT_REWARD_DIRS):
-        return [str(ROOT / d) for d in DEFAULT_REWARD_DIRS]
+    shipped = default_reward_dirs(ROOT)
+    if all(Path(d).is_dir() for d in shipped):
+        return shipped
     from maestromotif.reward import make_test_reward_dirs
 
     print("(no shipped reward models: training small real ones for the benchmark)")

@@ -58,11 +58,11 @@ def main() -> None:
     from maestromotif.nethack.env import MaestroNLE
     from maestromotif.reward.runtime import SkillReward
     from maestromotif.rl import env as rl_env
-    from maestromotif.rl.config import DEFAULT_REWARD_DIRS
+    from maestromotif.rl.config import default_reward_dirs
     from maestromotif.rl.obs import ObsBuilder
     from maestromotif.skills.options import AttributeTracker, OptionsController
 
-    dirs = DEFAULT_REWARD_DIRS
+    dirs = default_reward_dirs()
     if args.reward_dir:
         from types import SimpleNamespace
 

@@ -19,6 +19,11 @@ shipped artefacts in it (:data:`SHIPPED`). Which root a command uses, first matc
 
 Defaults therefore do not depend on the directory a command is started from; a path given on the
 command line is read as usual (relative to the current directory).
+
+Paths *recorded* in an experiment (the ``reward_dir`` / ``meta_policy`` strings of a skill policy's
+``config.json`` and ``maestromotif_config.json``, e.g. ``train_dir/skill_rewards/...``) were relative to
+the directory the run started in, usually a workspace root. :func:`resolve_recorded` reads them so that
+a checkpoint loaded from another directory still finds its files.
 """
 
 from __future__ import annotations
@@ -121,3 +126,21 @@ def workspace(override: str | os.PathLike[str] | None = None) -> Workspace:
 def in_workspace(name: str) -> str:
     """A path default that follows the workspace: ``str(workspace().path(name))`` at the time of the call."""
     return str(workspace().path(name))
+
+
+def resolve_recorded(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
+                     bases: tuple[str | os.PathLike[str], ...] = ()) -> Path:
+    """A path given on a command line or recorded in an experiment, read from any directory:
+
+    absolute -> as is; relative and existing under the current directory -> as given (relative to it);
+    else the first of ``bases`` (e.g. the directories above a checkpoint) under which it exists; else
+    under the workspace root (``root`` = ``--workspace``, see :func:`default_root`), where an error
+    about a missing file then names the full path that was looked up.
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    for base in bases:
+        if (Path(base) / p).exists():
+            return Path(base) / p
+    return default_root(root) / p

@@ -70,8 +70,44 @@ def test_the_scanner_sees_lazy_and_dynamic_imports():
     src = ("import os\n"
            "def f():\n    from maestromotif.eval.main_eval import evaluate_from_main_cfg\n"
            "def g():\n    import importlib\n    return importlib.import_module('maestromotif.eval.report')\n"
-           "from maestromotif import eval as e\n")
+           "from maestromotif import eval as evaluation\n")
     mods = imported_modules(src)
     assert {"maestromotif.eval.main_eval", "maestromotif.eval.report", "maestromotif.eval"} <= mods
     with pytest.raises(AssertionError, match="relative import"):
         imported_modules("from .config import FLAGS\n")
+
+
+# -- house rules (issue 17): packages, import names, function size -------------------------------------------
+ROOT = PKG.parent
+MAX_FUNCTION_LINES = 80
+
+
+def _python_files(*folders: str):
+    for folder in folders:
+        yield from sorted(p for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_package_folder_has_an_init():
+    folders = {p.parent for p in _python_files("maestromotif")}
+    assert sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").is_file()) == []
+
+
+def test_no_one_letter_module_aliases():
+    bad = []
+    for path in _python_files("maestromotif", "scripts", "bench", "tests"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                bad += [f"{path.relative_to(ROOT)}:{node.lineno} as {a.asname}" for a in node.names
+                        if a.asname and len(a.asname) == 1]
+    assert bad == [], "name the module (import x as y with a one-letter y hides what y is)"
+
+
+def test_no_function_is_longer_than_80_lines():
+    long = []
+    for path in _python_files("maestromotif"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
+    assert long == [], f"split functions over {MAX_FUNCTION_LINES} lines"

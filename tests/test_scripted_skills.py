@@ -12,7 +12,7 @@ from maestromotif.nethack import wizard
 from maestromotif.nethack.actions import ACTION_INDEX
 from maestromotif.nethack.env import make_env
 from maestromotif.nethack.obs import BL
-from maestromotif.skills import scripted as S
+from maestromotif.skills import scripted
 from maestromotif.skills.interface import load_policy_class, meta_policy_path
 from maestromotif.skills.levelmap import LevelMap
 from maestromotif.skills.options import STONE_GLYPH
@@ -33,7 +33,7 @@ class Drive:
     def __init__(self, env, seed=SEED):
         self.env = env
         obs, info = env.reset(seed=seed)
-        self.w = S.World(random.Random(0))
+        self.w = scripted.World(random.Random(0))
         self.w.reset(obs, info)  # the starting kit is what the game began with: wishes are "collected"
         self.messages: list[str] = []
 
@@ -42,7 +42,7 @@ class Drive:
 
     def run(self, skill, steps, until=lambda d: False):
         for _ in range(steps):
-            obs, _, done, _, info = self.env.step(S.act_skill(self.w, skill))
+            obs, _, done, _, info = self.env.step(scripted.act_skill(self.w, skill))
             self.messages += info["messages"]
             if done:
                 return False
@@ -68,7 +68,7 @@ def test_level_map_remembers_the_staircase_under_the_hero(wiz):
                 if chr(obs["chars"][sy + dy, sx + dx]) in ".#")
     obs = wizard.teleport_to(wiz, *spot)
     m.update(obs)
-    move = next(n for (dx, dy), n in S.MOVES.items() if (spot[0] + dx, spot[1] + dy) == (sx, sy))
+    move = next(n for (dx, dy), n in scripted.MOVES.items() if (spot[0] + dx, spot[1] + dy) == (sx, sy))
     obs, *_ = wiz.step(ACTION_INDEX[move])
     assert (int(obs["blstats"][BL.X]), int(obs["blstats"][BL.Y])) == (sx, sy)
     assert obs["chars"][sy, sx] == ord("@")  # what the old explore policy read
@@ -120,14 +120,14 @@ def test_discoverer_explores_more_than_random_actions(wiz):
 
     def disc(obs, info):
         d.w.update(obs, info)
-        return S.act_skill(d.w, "discoverer")
+        return scripted.act_skill(d.w, "discoverer")
 
     first = [True]
 
     def disc_first(obs, info):
         if first[0]:
             first[0] = False
-            return S.act_skill(d.w, "discoverer")
+            return scripted.act_skill(d.w, "discoverer")
         return disc(obs, info)
 
     n_random = explored(lambda o, i: rnd.act(o, i))
@@ -197,7 +197,7 @@ def test_scripted_skills_agent_is_registered_and_needs_no_checkpoint():
     ("a lichen corpse", False), ("a lizard corpse", False), ("3 food rations", False), ("an egg", True),
     ("2 eggs", True), ("5 apples", False), ("a fortune cookie", False)])
 def test_unsafe_food(text, unsafe):
-    assert S.unsafe_food(text) is unsafe
+    assert scripted.unsafe_food(text) is unsafe
 
 
 def _world_with_food(env, first_food: str):
@@ -208,7 +208,7 @@ def _world_with_food(env, first_food: str):
     row = np.zeros_like(obs["inv_strs"][i])
     row[:len(first_food)] = np.frombuffer(first_food.encode(), dtype=np.uint8)
     obs["inv_strs"][i] = row
-    w = S.World(random.Random(0))
+    w = scripted.World(random.Random(0))
     w.reset(obs, info)
     return w, chr(int(obs["inv_letters"][i]))
 
@@ -219,18 +219,18 @@ def test_eat_prompt_confirms_only_safe_food(wiz, food, eats):
     w, letter = _world_with_food(wiz, food)
     w.want_eat = True
     w.msg = f"What do you want to eat? [{letter} or ?*]"
-    assert S.answer(w) == (S.YES if eats else ACTION_INDEX["more"])
+    assert scripted.answer(w) == (scripted.YES if eats else ACTION_INDEX["more"])
     w.msg = f"What do you want to eat? [{letter} or ?*]"  # not asked for: dismissed
-    assert S.answer(w) == ACTION_INDEX["more"]
+    assert scripted.answer(w) == ACTION_INDEX["more"]
 
 
 def test_hungry_hero_does_not_eat_a_rotting_corpse(wiz):
     w, _ = _world_with_food(wiz, "a newt corpse")
-    w.hunger = S.HUNGRY
-    assert S.survival(w) != ACTION_INDEX["eat"] and w.stats["declined_unsafe_food"] == 1
+    w.hunger = scripted.HUNGRY
+    assert scripted.survival(w) != ACTION_INDEX["eat"] and w.stats["declined_unsafe_food"] == 1
     w2, _ = _world_with_food(wiz, "2 food rations")
-    w2.hunger = S.HUNGRY
-    assert S.survival(w2) == ACTION_INDEX["eat"]
+    w2.hunger = scripted.HUNGRY
+    assert scripted.survival(w2) == ACTION_INDEX["eat"]
 
 
 def _find_vault(tty_chars):

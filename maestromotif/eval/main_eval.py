@@ -4,8 +4,9 @@
 :func:`evaluate_from_main_cfg` when ``--evaluation True``. The original evaluated the experiment's
 checkpoint with the task's policy over skills; so does this, through :func:`maestromotif.eval.evaluator.evaluate`:
 
-- skill policy: ``<train_dir>/<experiment>`` (``train_dir/skill_policy/default`` in the README command);
-- policy over skills: ``rl_baseline/meta_policies/<eval_target>/seed<code_seed>/execution.py``
+- skill policy: ``<train_dir>/<experiment>`` (default ``<workspace>/train_dir/skill_policy/default``);
+- policy over skills: ``<meta_policy_dir>/<eval_target>/seed<code_seed>/execution.py`` (default
+  ``<meta_policy_dir>`` = ``<workspace>/rl_baseline/meta_policies``)
   (``code_seed`` -1 means ``seed``, as in the original);
 - output: ``<train_dir>/<experiment>/eval/<eval_target>/`` (report.md, report.json, episodes.jsonl, ...);
 - episodes ``--eval_episodes`` (100), agents ``--eval_agents`` ("maestromotif"; add the baselines with

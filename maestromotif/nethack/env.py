@@ -35,8 +35,8 @@ from nle import nethack as nh
 from nle.env import base as nle_base
 
 from maestromotif.nethack.actions import ACTION_KEYS, ACTION_NAMES
+from maestromotif.nethack.game_options import CHARACTER, nle_options
 from maestromotif.nethack.obs import OCLASS, message_text
-from maestromotif.nethack.options import CHARACTER, nle_options
 
 ESC, SPACE, ENTER = 27, ord(" "), ord("\r")
 KEY_Y, KEY_N = ord("y"), ord("n")

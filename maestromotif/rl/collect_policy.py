@@ -28,14 +28,8 @@ class CheckpointPolicy:
 
         torch.manual_seed(seed)  # sampling actions uses torch's generator
         self.actor = load_actor(path, device=device)
-        if meta_policy is None:
-            meta_policy = meta_policy_file(self.actor.cfg)
-            if not Path(meta_policy).is_absolute():  # recorded relative to the repository root
-                exp = find_checkpoint(path)[1]
-                for base in (Path.cwd(), *exp.resolve().parents):
-                    if (base / meta_policy).is_file():
-                        meta_policy = base / meta_policy
-                        break
+        if meta_policy is None:  # the recorded one, read from any directory (also the checkpoint's workspace)
+            meta_policy = meta_policy_file(self.actor.cfg, bases=tuple(find_checkpoint(path)[1].resolve().parents))
         self.controller = OptionsController(load_policy_class(meta_policy), rng=random.Random(seed))
         self.deterministic = deterministic
         self.state = self.actor.initial_state(1)

@@ -4,6 +4,12 @@ The original command line works unchanged (``--algo APPO --num_workers 24 ... --
 --extrinsic_reward 0.0 --llm_reward 0.1``); ``4_000_000_000``-style numbers parse, and both
 ``--a-b`` and ``--a_b`` spellings are accepted. Defaults that differ from sample-factory's are in
 :data:`SF_DEFAULTS` (sized for a small CPU machine; the paper's scale is set by its own flags).
+
+Path defaults follow the workspace (:mod:`maestromotif.workspace`; ``--workspace DIR``): ``--train_dir``,
+``--reward_dir`` and ``--meta_policy_dir`` left at their defaults become ``<workspace>/...`` paths after
+parsing; paths given on the command line are read relative to the current directory. Relative paths
+recorded in an experiment's config (a run started in a workspace root) are read by
+:func:`reward_dirs` / :func:`meta_policy_file` through :func:`maestromotif.workspace.resolve_recorded`.
 """
 
 from __future__ import annotations
@@ -17,11 +23,31 @@ from typing import Any
 
 from maestromotif.skills.interface import meta_policy_path
 from maestromotif.skills.table import SKILL_NAMES
-from maestromotif.utils.cli import parse_bool
+from maestromotif.utils.cli import InWorkspace, parse_bool
 from maestromotif.utils.errors import UserError
+from maestromotif.workspace import resolve_recorded, workspace
 
 ENV_NAME = "nle_maestro"
-DEFAULT_REWARD_DIRS = tuple(f"train_dir/skill_rewards/gemma270m_{s}_classify" for s in SKILL_NAMES)
+# the shipped reward models, one experiment per skill under <workspace>/train_dir/skill_rewards/
+DEFAULT_REWARD_EXPERIMENTS = tuple(f"gemma270m_{s}_classify" for s in SKILL_NAMES)
+
+
+def default_reward_dirs(root: str | Path | None = None) -> list[str]:
+    """``--reward_dir``'s default: the shipped reward models of the workspace (``root`` = ``--workspace``)."""
+    return [str(workspace(root).skill_rewards / e) for e in DEFAULT_REWARD_EXPERIMENTS]
+
+
+class _RewardDirsDefault(InWorkspace):
+    """``--reward_dir``'s parser default: a list literal of the five workspace directories, once resolved."""
+
+    def __init__(self) -> None:
+        super().__init__("skill_rewards")
+
+    def resolve(self, root: str | None) -> str:
+        return repr(default_reward_dirs(root))
+
+    def __str__(self) -> str:
+        return f"['{super().__str__()}/gemma270m_<skill>_classify', ...] for the five skills"
 
 
 def str2bool(v: Any) -> bool:
@@ -50,10 +76,14 @@ class Flag:
     type: Any
     default: Any
     help: str
+    metavar: str | None = None
 
 
 FLAGS: tuple[Flag, ...] = (
-    Flag("reward_dir", str, repr(list(DEFAULT_REWARD_DIRS)),
+    Flag("workspace", str, "", "workspace root that the path defaults marked <workspace> live in ('' = "
+         "$MAESTROMOTIF_WORKSPACE, else the checkout holding the package and its shipped artefacts; "
+         "see docs/files.md)", metavar="DIR"),
+    Flag("reward_dir", str, _RewardDirsDefault(),
          "the five skills' reward-model directories, in skill order (discoverer, descender, ascender, "
          "worshipper, merchant), as a Python list literal \"['dir1', ...]\" or comma-separated, or a mapping "
          "\"{'discoverer': 'dir1', ...}\"; each directory's recorded skill is checked against its position"),
@@ -72,7 +102,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("code_seed", number(int), 42, "seed directory of the policy over skills: "
          "<meta_policy_dir>/<meta_policy_task>/seed<code_seed>/execution.py"),
     Flag("meta_policy_task", str, "exploration", "task directory of the training policy over skills"),
-    Flag("meta_policy_dir", str, "rl_baseline/meta_policies", "root of the generated policies over skills"),
+    Flag("meta_policy_dir", str, InWorkspace("meta_policies"), "root of the generated policies over skills"),
     Flag("meta_policy", str, "", "explicit path of an execution.py (overrides the three flags above)"),
     Flag("max_episode_steps", number(int), 10_000, "agent steps after which an episode is truncated "
          "(the original's default)"),
@@ -102,7 +132,7 @@ FLAGS: tuple[Flag, ...] = (
 # sample-factory defaults we change (CPU-sized; every one can be overridden on the command line).
 SF_DEFAULTS: dict[str, Any] = {
     "env": ENV_NAME,
-    "train_dir": "train_dir/skill_policy",
+    "train_dir": InWorkspace("skill_policy"),  # <workspace>/train_dir/skill_policy once parsed
     "experiment": "default",
     "num_workers": 2,
     "num_envs_per_worker": 16,
@@ -136,7 +166,7 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
 def add_maestro_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("MaestroMotif skill training")
     for f in FLAGS:
-        group.add_argument(f"--{f.name}", type=f.type, default=f.default, help=f.help)
+        group.add_argument(f"--{f.name}", type=f.type, default=f.default, help=f.help, metavar=f.metavar)
     parser.set_defaults(**SF_DEFAULTS, device=_default_device())
 
 
@@ -184,12 +214,35 @@ def parse_cfg(argv: Sequence[str] | None = None, evaluation: bool | None = None,
     add_maestro_args(parser)
     if add_args is not None:
         add_args(parser)
-    return parse_full_cfg(parser, argv)
+    return resolve_defaults(parse_full_cfg(parser, argv))
 
 
-def reward_dirs(cfg: Any) -> list[str]:
-    """``--reward_dir`` as a list (Python list literal, or comma-separated)."""
+def resolve_defaults(cfg: Any) -> Any:
+    """Path flags left at their workspace defaults -> ``<workspace>/...`` strings (``cfg.workspace`` =
+    ``--workspace``); what the user gave stays as given. ``--train_dir`` also overrides a resumed
+    experiment's saved one: the experiment lives where it was found, whatever directory (perhaps a
+    relative one) its first run recorded."""
+    root = getattr(cfg, "workspace", None) or None
+    for name, value in list(vars(cfg).items()):
+        if isinstance(value, InWorkspace):
+            setattr(cfg, name, value.resolve(root))
+    if isinstance(getattr(cfg, "cli_args", None), dict):
+        cfg.cli_args["train_dir"] = cfg.train_dir
+    return cfg
+
+
+def reward_dirs(cfg: Any, bases: tuple[str | Path, ...] = ()) -> list[str]:
+    """``--reward_dir`` as a list of paths read from any directory (:func:`_parse_reward_dirs`, then
+    :func:`maestromotif.workspace.resolve_recorded`; ``bases``: more roots to try, e.g. above a checkpoint)."""
+    root = getattr(cfg, "workspace", None)
+    return [str(resolve_recorded(d, root, bases)) for d in _parse_reward_dirs(cfg)]
+
+
+def _parse_reward_dirs(cfg: Any) -> list[str]:
+    """``--reward_dir`` as written: a Python list literal, a skill -> dir mapping, or comma-separated."""
     raw = cfg.reward_dir
+    if isinstance(raw, InWorkspace):  # a config built without parse_cfg
+        raw = raw.resolve(getattr(cfg, "workspace", None))
     if isinstance(raw, list | tuple):
         return [str(x) for x in raw]
     text = str(raw).strip()
@@ -235,12 +288,20 @@ def eps_quantiles(cfg: Any) -> float | list[float]:
     return vals
 
 
-def meta_policy_file(cfg: Any) -> Path:
+def meta_policy_file(cfg: Any, bases: tuple[str | Path, ...] = ()) -> Path:
+    """The policy over skills' ``execution.py``: ``--meta_policy``, else ``<meta_policy_dir>/<task>/seed<N>/``;
+    read from any directory (:func:`maestromotif.workspace.resolve_recorded`)."""
+    root = getattr(cfg, "workspace", None)
     if getattr(cfg, "meta_policy", ""):
-        return Path(cfg.meta_policy)
-    return meta_policy_path(cfg.meta_policy_dir, cfg.meta_policy_task, int(cfg.code_seed))
+        return resolve_recorded(cfg.meta_policy, root, bases)
+    folder = cfg.meta_policy_dir
+    if isinstance(folder, InWorkspace):  # a config built without parse_cfg
+        folder = folder.resolve(root)
+    # the root folder is what was given or recorded: read it, then go down to the task's seed
+    return meta_policy_path(resolve_recorded(folder, root, bases), cfg.meta_policy_task, int(cfg.code_seed))
 
 
 def maestro_cfg(cfg: Any) -> dict[str, Any]:
     """The MaestroMotif part of a config (for the config record saved beside the run)."""
-    return {f.name: getattr(cfg, f.name, f.default) for f in FLAGS}
+    out = {f.name: getattr(cfg, f.name, f.default) for f in FLAGS}
+    return {k: v.resolve(out.get("workspace")) if isinstance(v, InWorkspace) else v for k, v in out.items()}

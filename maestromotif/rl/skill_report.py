@@ -55,14 +55,8 @@ def _resolve_meta_policy(cfg: ReportConfig, actor) -> Path:
 
     if cfg.meta_policy:
         return Path(cfg.meta_policy)
-    p = meta_policy_file(actor.cfg)
-    if p.is_absolute() or p.is_file():
-        return p
-    exp = find_checkpoint(cfg.policy)[1].resolve()
-    for base in exp.parents:
-        if (base / p).is_file():
-            return base / p
-    return p
+    # the recorded one, read from any directory (also the checkpoint's own workspace)
+    return meta_policy_file(actor.cfg, bases=tuple(find_checkpoint(cfg.policy)[1].resolve().parents))
 
 
 def run_mode(mode: str, cfg: ReportConfig, actor, policy_cls) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""The skill table and (in later modules) the options framework that runs skills."""
+"""The skill table and the options framework that runs skills (``options``: options in the RL sense,
+call-and-return skills; NetHack's own game options are ``maestromotif.nethack.game_options``)."""
 
 from maestromotif.skills.table import SKILL_NAMES, SKILLS, Skill, get_skill
 

@@ -116,7 +116,7 @@ def ws_arg(name: str, help: str = "", **kw: Any) -> Any:  # noqa: A002
     return dataclasses.field(default_factory=lambda: in_workspace(name), metadata=meta)
 
 
-class _InWorkspace:
+class InWorkspace:
     """The parser's default of a :func:`ws_arg` flag, resolved once ``--workspace`` is known. Not a ``str``,
     so argparse leaves it alone."""
 
@@ -176,7 +176,7 @@ def add_fields(parser: argparse.ArgumentParser, cls: type) -> None:
         tp, _ = _unwrap(hints[f.name])
         kw: dict[str, Any] = {"dest": f.name}
         if meta.get("workspace"):
-            default = _InWorkspace(meta["workspace"])
+            default = InWorkspace(meta["workspace"])
         elif f.default is not dataclasses.MISSING:
             default = f.default
         elif f.default_factory is not dataclasses.MISSING:
@@ -239,7 +239,7 @@ def from_namespace(cls: type, ns: argparse.Namespace, **extra: Any) -> Any:
         if not hasattr(ns, f.name):
             continue
         v = getattr(ns, f.name)
-        if isinstance(v, _InWorkspace):
+        if isinstance(v, InWorkspace):
             v = v.resolve(getattr(ns, "workspace", None))
         tp, _ = _unwrap(hints[f.name])
         if typing.get_origin(tp) is tuple and isinstance(v, list):

@@ -1,4 +1,5 @@
-"""The paper's character and game options, fed to the released ``nle`` package without patching it.
+"""The paper's character and NetHack game options (the nethackrc), fed to the released ``nle`` package
+without patching it. (The *options framework* that runs skills is another thing: ``maestromotif.skills.options``.)
 
 NLE passes its ``options`` list to NetHack as one comma-joined ``NETHACKOPTIONS`` string, to which it
 appends ``name:Agent-<character>`` (and ``playmode:debug`` in wizard mode). NetHack treats a
