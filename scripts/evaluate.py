@@ -3,8 +3,10 @@
 Runs MaestroMotif (the task's policy over skills + the trained skill policy) and the baselines on the
 real game, episodes in parallel processes, and writes ``<out>/report.{md,json,csv,png}`` plus one line
 per episode in ``<out>/episodes.jsonl``. Rerunning the same command resumes an interrupted run.
-Success is measured twice: with the paper's proxy detector and with an exact one. See README
-"Zero-shot evaluation".
+Success is measured twice: with the paper's proxy detector and with an exact one. Several skill
+policies side by side in one run (e.g. skills learned from LLM labels and from the caption-rule oracle):
+``--checkpoint train_dir/skill_policy/default --extra_checkpoints rules=train_dir/skill_policy/rules``
+(agents ``maestromotif`` and ``maestromotif[rules]``). See docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from maestromotif.eval.agents import AGENT_NAMES, AGENTS
-from maestromotif.eval.evaluator import FRESH, EvalConfig, evaluate
+from maestromotif.eval.agents import AGENT_NAMES, AGENTS, CHECKPOINT_LABELS
+from maestromotif.eval.evaluator import FRESH, EvalConfig, evaluate, parse_checkpoints
 from maestromotif.eval.report import markdown
 from maestromotif.eval.tasks import TASK_NAMES, TASKS
 from maestromotif.utils.cli import arg, from_namespace, make_parser, ws_arg
@@ -34,8 +36,17 @@ class EvalArgs:
     checkpoint: str = ws_arg("skill_policy/default", "skill policy: experiment dir (train_dir/skill_policy/<experiment>) or a "
                                          f"checkpoint_*.pth file; '{FRESH}' = a freshly initialised network (to "
                                          "try the pipeline without a trained policy)")
+    extra_checkpoints: str = arg("", "more skill policies evaluated in the same run, on the same games and seeds: "
+                                     "NAME=PATH[,NAME=PATH...] (PATH as for --checkpoint) adds the agent "
+                                     "maestromotif[NAME] per skill policy, right after maestromotif; e.g. "
+                                     "rules=train_dir/skill_policy/rules -> maestromotif[rules] (labelled "
+                                     "'" + CHECKPOINT_LABELS["rules"] + "'). --checkpoint stays the agent "
+                                     "maestromotif, so a report made without this flag resumes with it",
+                                 metavar="NAME=PATH")
     agents: str = arg(",".join(_D.agents), "comma-separated agents: "
-                      + "; ".join(f"{n} ({AGENTS[n].description})" for n in AGENT_NAMES))
+                      + "; ".join(f"{n} ({AGENTS[n].description})" for n in AGENT_NAMES)
+                      + "; <agent>[NAME] (e.g. maestromotif[rules]) runs that agent with the skill policy NAME "
+                        "of --extra_checkpoints")
     max_episode_steps: int = arg(_D.max_episode_steps, "agent steps before an episode is cut (the original's "
                                                        "default: 10000)")
     out: str = ws_arg("eval_results", "output folder (episodes.jsonl, report.*, eval_config.json); resumable")
@@ -65,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                      num_workers=a.num_workers, envs_per_worker=a.envs_per_worker, checkpoint=a.checkpoint, meta_policies=a.meta_policies,
                      code_seed=a.code_seed, seed=a.seed, max_episode_steps=a.max_episode_steps,
                      deterministic=a.deterministic, out=a.out, record=a.record, render_episodes=a.render_episodes,
-                     device=a.device, ceiling=a.ceiling)
+                     device=a.device, ceiling=a.ceiling, extra_checkpoints=parse_checkpoints(a.extra_checkpoints))
     report = evaluate(cfg, show_progress=a.progress)
     print(markdown(report))
     print(f"report: {cfg.out}/report.md (+ .json .csv .png), episodes: {cfg.out}/episodes.jsonl")

@@ -19,12 +19,19 @@ Four agents, one table entry each (:data:`AGENTS`):
   controller (:mod:`maestromotif.skills.scripted`) instead of the trained policy: the ceiling of the
   hierarchy with competent skills;
 - ``random_actions``: uniform over the 28 actions.
+
+An agent that runs the trained skill policy can be evaluated with another skill policy under a
+suffixed name, ``maestromotif[<name>]`` (``--extra_checkpoints <name>=<path>``): the same agent, its
+skills from that checkpoint (e.g. ``maestromotif[rules]``: skills trained on the caption-rule oracle's
+labels). :func:`agent_spec` resolves such names; :data:`CHECKPOINT_LABELS` names them in tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -174,6 +181,7 @@ class AgentContext:
     policy_cls: Callable[[], type] | None = None   # the task's policy over skills (loaded lazily)
     actor: Callable[[], Any] | None = None          # the skill policy (loaded lazily)
     deterministic: bool = False
+    agent: str = ""                                 # the agent's name (e.g. maestromotif[rules]); '' = the spec's
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,8 @@ class AgentSpec:
     build: Callable[[AgentContext], Any]
     uses_actor: bool = True     # with uses_skills: also needs the trained skill policy checkpoint
     code: tuple[str, ...] = ()  # modules whose source decides the agent's play (part of the run key)
+    label: str = ""             # what the row is, in words, for report tables (e.g. "random actions")
+    checkpoint: str | None = None  # for maestromotif[<name>]: the --extra_checkpoints name; None: --checkpoint
 
 
 def _controller(policy_cls: type, rng: random.Random):
@@ -193,12 +203,13 @@ def _controller(policy_cls: type, rng: random.Random):
 
 
 def _maestromotif(ctx: AgentContext):
-    return SkillAgent("maestromotif", _controller(ctx.policy_cls(), ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
+    return SkillAgent(ctx.agent or "maestromotif", _controller(ctx.policy_cls(), ctx.rng), ctx.actor(), ctx.rng,
+                      ctx.deterministic)
 
 
 def _random_skills(ctx: AgentContext):
     cls = random_skill_policy(ctx.policy_cls(), ctx.rng)
-    return SkillAgent("random_skills", _controller(cls, ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
+    return SkillAgent(ctx.agent or "random_skills", _controller(cls, ctx.rng), ctx.actor(), ctx.rng, ctx.deterministic)
 
 
 def _scripted_skills(ctx: AgentContext):
@@ -208,13 +219,15 @@ def _scripted_skills(ctx: AgentContext):
 
 
 AGENTS: dict[str, AgentSpec] = {s.name: s for s in (
-    AgentSpec("maestromotif", "the task's policy over skills running the trained skill policy", True, _maestromotif),
+    AgentSpec("maestromotif", "the task's policy over skills running the trained skill policy", True, _maestromotif,
+              label="learned skills (LLM labels)"),
     AgentSpec("random_skills", "a uniformly random policy over the same skills (initiation and termination "
-              "kept)", True, _random_skills),
+              "kept)", True, _random_skills, label="random policy over skills"),
     AgentSpec("scripted_skills", "the task's policy over skills running hand-written skill controllers (a ceiling)",
               True, _scripted_skills, uses_actor=False,
-              code=("maestromotif.skills.scripted", "maestromotif.skills.levelmap")),
-    AgentSpec("random_actions", "uniformly random actions", False, lambda ctx: RandomActionAgent(ctx.rng)),
+              code=("maestromotif.skills.scripted", "maestromotif.skills.levelmap"), label="scripted skills (ceiling)"),
+    AgentSpec("random_actions", "uniformly random actions", False, lambda ctx: RandomActionAgent(ctx.rng),
+              label="random actions"),
 )}
 AGENT_NAMES: tuple[str, ...] = tuple(AGENTS)
 
@@ -223,9 +236,67 @@ AGENT_NAMES: tuple[str, ...] = tuple(AGENTS)
 # (registered by the scripted-skills work under this name; issue 13).
 CEILING_AGENT = "scripted_skills"
 
+# ------------------------------------------------------------------ the same agent, another skill policy
+CHECKPOINT_AGENT = "maestromotif"  # --extra_checkpoints adds this agent once per extra skill policy
+# What a skill policy named in --extra_checkpoints is, in words (report and README tables). A name not
+# listed here is shown as "learned skills, skill policy '<name>'".
+CHECKPOINT_LABELS = {
+    "rules": "learned skills, rule labels (oracle)",
+}
+_SUFFIXED = re.compile(r"^([a-z_]+)\[([A-Za-z0-9_.-]+)\]$")
+CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def with_checkpoint(agent: str, name: str) -> str:
+    """``maestromotif``, ``rules`` -> ``maestromotif[rules]``: the agent run with the skill policy ``name``."""
+    return f"{agent}[{name}]"
+
+
+def split_agent(name: str) -> tuple[str, str | None]:
+    """``maestromotif[rules]`` -> (``maestromotif``, ``rules``); a plain name -> (name, None)."""
+    m = _SUFFIXED.match(name)
+    return (m.group(1), m.group(2)) if m else (name, None)
+
+
+def checkpoint_label(agent: str, name: str) -> str:
+    label = CHECKPOINT_LABELS.get(name, f"learned skills, skill policy '{name}'")
+    return label if agent == CHECKPOINT_AGENT else f"{AGENTS[agent].label}, skill policy '{name}'"
+
+
+def agent_spec(name: str) -> AgentSpec:
+    """The table entry of ``name``; ``<agent>[<checkpoint>]`` is ``<agent>`` run with that skill policy."""
+    base, ckpt = split_agent(name)
+    spec = AGENTS.get(base)
+    if spec is None or (ckpt is not None and not (spec.uses_skills and spec.uses_actor)):
+        raise UserError(f"unknown agent '{name}'",
+                        expected=f"one of {', '.join(AGENT_NAMES)}, or <agent>[<name>] of an agent that runs the "
+                                 "skill policy with a skill policy given as --extra_checkpoints <name>=<path>",
+                        fix="e.g. --agents maestromotif,random_skills,random_actions")
+    if ckpt is None:
+        return spec
+    return dataclasses.replace(spec, name=name, checkpoint=ckpt, label=checkpoint_label(base, ckpt),
+                               description=f"{spec.description}, skills from the skill policy '{ckpt}'")
+
+
+def _after_learned(agents: list[str]) -> int:
+    """Where rows that go next to the learned skills are inserted: after the last ``maestromotif[...]``
+    row (first when there is none)."""
+    at = [i for i, a in enumerate(agents) if split_agent(a)[0] == CHECKPOINT_AGENT]
+    return at[-1] + 1 if at else 0
+
+
+def with_checkpoints(agents: list[str], names: list[str]) -> list[str]:
+    """``agents`` plus ``maestromotif[<name>]`` for every extra skill policy not already listed, after
+    ``maestromotif``."""
+    extra = [with_checkpoint(CHECKPOINT_AGENT, n) for n in names]
+    extra = [a for a in extra if a not in agents]
+    at = _after_learned(agents)
+    return list(agents[:at]) + extra + list(agents[at:])
+
 
 def with_ceiling(agents: list[str]) -> list[str]:
-    """``agents`` plus the ceiling agent, right after ``maestromotif`` (first when absent)."""
+    """``agents`` plus the ceiling agent, right after ``maestromotif`` (and its ``maestromotif[...]``
+    rows; first when absent)."""
     if CEILING_AGENT not in AGENTS:
         raise UserError(f"the ceiling row needs the agent '{CEILING_AGENT}' (the policies over skills with scripted "
                         "skill controllers), which is not registered in maestromotif.eval.agents.AGENTS here",
@@ -233,17 +304,23 @@ def with_ceiling(agents: list[str]) -> list[str]:
                         fix="use a checkout that includes the scripted skills (issue 13), or drop --ceiling")
     if CEILING_AGENT in agents:
         return list(agents)
-    at = agents.index("maestromotif") + 1 if "maestromotif" in agents else 0
+    at = _after_learned(agents)
     return list(agents[:at]) + [CEILING_AGENT] + list(agents[at:])
 
 
-def parse_agents(text: str) -> list[str]:
+def parse_agents(text: str, checkpoints: Iterable[str] = ()) -> list[str]:
+    """The agents of ``--agents``; ``<agent>[<name>]`` only for a skill policy ``name`` in ``checkpoints``."""
     names = [a.strip() for a in text.split(",") if a.strip()]
-    bad = [a for a in names if a not in AGENTS]
-    if bad or not names:
-        raise UserError(f"unknown agent(s) {', '.join(bad) or '(none given)'}",
-                        expected=f"a comma-separated list of {', '.join(AGENT_NAMES)}",
+    if not names:
+        raise UserError("no agent given", expected=f"a comma-separated list of {', '.join(AGENT_NAMES)}",
                         fix="e.g. --agents maestromotif,random_skills,random_actions")
+    known = set(checkpoints)
+    for a in names:
+        spec = agent_spec(a)
+        if spec.checkpoint is not None and spec.checkpoint not in known:
+            raise UserError(f"agent '{a}' names the skill policy '{spec.checkpoint}', which --extra_checkpoints "
+                            "does not give", expected=f"--extra_checkpoints {spec.checkpoint}=<path>",
+                            fix=f"add --extra_checkpoints {spec.checkpoint}=<experiment dir> or drop '{a}'")
     return names
 
 

@@ -13,6 +13,11 @@ are not in the file (a torn last line is ignored). The files of ``<out>``:
 A run key fingerprints what decides an episode's outcome (task, agent, seed, step limit, sampling,
 checkpoint bytes, policy-over-skills source); an ``--out`` holding results of other settings is refused
 rather than mixed.
+
+More skill policies in the same run: ``extra_checkpoints`` (``--extra_checkpoints rules=<path>``) adds
+the agent ``maestromotif[rules]``, the task's policy over skills running that skill policy, on the same
+games and seeds. ``maestromotif`` keeps ``checkpoint`` and its run key, so a report made without extra
+checkpoints resumes with them (only the new rows run).
 """
 
 from __future__ import annotations
@@ -31,7 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.agents import AGENTS, AgentContext, code_fingerprint, parse_agents, with_ceiling
+from maestromotif.eval.agents import (
+    CHECKPOINT_NAME,
+    AgentContext,
+    agent_spec,
+    code_fingerprint,
+    parse_agents,
+    with_ceiling,
+    with_checkpoints,
+)
 from maestromotif.eval.detectors import Monitor
 from maestromotif.eval.progression import Progression
 from maestromotif.eval.recording import FrameRecorder, write_html
@@ -83,10 +96,21 @@ class EvalConfig:
     device: str = "cpu"
     envs_per_worker: int = 16
     ceiling: bool = False  # add the scripted-skills agent (the ceiling of the hierarchy) to the agents
+    # more skill policies, {name: experiment dir, checkpoint file or 'fresh'}: agent maestromotif[name] each
+    extra_checkpoints: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> EvalConfig:
         self.tasks = parse_tasks(",".join(self.tasks))
-        self.agents = parse_agents(",".join(self.agents))
+        if isinstance(self.extra_checkpoints, str):
+            self.extra_checkpoints = parse_checkpoints(self.extra_checkpoints)
+        for name in self.extra_checkpoints:
+            if not CHECKPOINT_NAME.match(name):
+                raise UserError(f"skill policy name '{name}' in --extra_checkpoints",
+                                expected="letters, digits, '_', '-' or '.' (it becomes the agent maestromotif[<name>])",
+                                fix="e.g. --extra_checkpoints rules=train_dir/skill_policy/rules")
+        self.agents = parse_agents(",".join(self.agents), self.extra_checkpoints)
+        if self.extra_checkpoints:
+            self.agents = with_checkpoints(self.agents, list(self.extra_checkpoints))
         if self.ceiling:
             self.agents = with_ceiling(self.agents)
         for name, low in (("episodes", 1), ("num_workers", 1), ("max_episode_steps", 1), ("render_episodes", 0),
@@ -97,12 +121,39 @@ class EvalConfig:
 
     @property
     def uses_skills(self) -> bool:
-        return any(AGENTS[a].uses_skills for a in self.agents)
+        return any(agent_spec(a).uses_skills for a in self.agents)
 
     @property
     def uses_actor(self) -> bool:
         """Some agent runs the trained skill policy (the scripted one needs only the policy over skills)."""
-        return any(AGENTS[a].uses_skills and AGENTS[a].uses_actor for a in self.agents)
+        return any(runs_actor(a) for a in self.agents)
+
+    def checkpoint_of(self, agent: str) -> str:
+        """The skill policy ``agent`` runs: ``checkpoint``, or for ``maestromotif[<name>]`` the extra one."""
+        name = agent_spec(agent).checkpoint
+        return self.checkpoint if name is None else self.extra_checkpoints[name]
+
+
+def runs_actor(agent: str) -> bool:
+    spec = agent_spec(agent)
+    return spec.uses_skills and spec.uses_actor
+
+
+def parse_checkpoints(text: str) -> dict[str, str]:
+    """``--extra_checkpoints``: ``name=path[,name=path...]`` -> ``{name: path}`` (in order)."""
+    out: dict[str, str] = {}
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        name, sep, path = item.partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not name or not path or name in out:
+            raise UserError(f"--extra_checkpoints item '{item}'" + (" repeats a name" if name in out else ""),
+                            expected="NAME=PATH[,NAME=PATH...] with distinct names, PATH an experiment dir, a "
+                                     f"checkpoint_*.pth file or '{FRESH}'",
+                            fix="e.g. --extra_checkpoints rules=train_dir/skill_policy/rules")
+        out[name] = path
+    return out
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -120,21 +171,26 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def checkpoint_key(cfg: EvalConfig) -> str:
-    if cfg.checkpoint == FRESH:
+def checkpoint_key(cfg: EvalConfig, checkpoint: str | None = None) -> str:
+    """What identifies a skill policy (``cfg.checkpoint`` unless ``checkpoint`` is given)."""
+    checkpoint = cfg.checkpoint if checkpoint is None else checkpoint
+    if checkpoint == FRESH:
         return f"fresh-seed{cfg.seed}"
     from maestromotif.rl.actor import find_checkpoint
 
-    ckpt, _ = find_checkpoint(cfg.checkpoint)
+    ckpt, _ = find_checkpoint(checkpoint)
     return f"{ckpt.name}:{_sha256(ckpt)}"
 
 
 def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
-    ckpt = checkpoint_key(cfg) if cfg.uses_actor else None
+    ckpts: dict[str, str] = {}  # skill policy path -> its key (each file hashed once)
+    for agent in cfg.agents:
+        if runs_actor(agent) and cfg.checkpoint_of(agent) not in ckpts:
+            ckpts[cfg.checkpoint_of(agent)] = checkpoint_key(cfg, cfg.checkpoint_of(agent))
     keys = {}
     for task in cfg.tasks:
         policy = None
-        if any(AGENTS[a].uses_skills for a in cfg.agents):
+        if cfg.uses_skills:
             path = meta_policy_file(cfg, task)
             if not path.is_file():
                 raise UserError("policy over skills not found", path=path,
@@ -143,13 +199,14 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
                                     "or evaluate only --agents random_actions")
             policy = _sha256(path)
         for agent in cfg.agents:
-            skills = AGENTS[agent].uses_skills
-            actor = skills and AGENTS[agent].uses_actor
+            spec = agent_spec(agent)
+            skills, actor = spec.uses_skills, runs_actor(agent)
             key = {"task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
                    "deterministic": cfg.deterministic if actor else None,
-                   "checkpoint": ckpt if actor else None, "policy": policy if skills else None}
-            if AGENTS[agent].code:  # only then: the keys of the other agents stay as they were
-                key["code"] = code_fingerprint(AGENTS[agent].code)
+                   "checkpoint": ckpts[cfg.checkpoint_of(agent)] if actor else None,
+                   "policy": policy if skills else None}
+            if spec.code:  # only then: the keys of the other agents stay as they were
+                key["code"] = code_fingerprint(spec.code)
             keys[(task, agent)] = config_hash(key)
     return keys
 
@@ -265,18 +322,20 @@ class EpisodeRunner:
     def __init__(self, cfg: EvalConfig, keys: dict[tuple[str, str], str], slots: int = 1):
         self.cfg, self.keys, self.slots = cfg, keys, max(1, slots)
         self._envs: list = []
-        self._actor = None
+        self._actors: dict[str, Any] = {}  # skill policy path -> loaded actor
         self._policies: dict[str, type] = {}
         self.running: list[tuple[tuple[str, str, int], Episode, dict]] = []
 
     # cached inputs
-    def actor(self):
-        if self._actor is None:
+    def actor(self, checkpoint: str | None = None):
+        """The skill policy at ``checkpoint`` (default ``cfg.checkpoint``), loaded once."""
+        checkpoint = self.cfg.checkpoint if checkpoint is None else checkpoint
+        if checkpoint not in self._actors:
             import torch
 
             torch.set_num_threads(1)
-            self._actor = load_skill_actor(self.cfg)
-        return self._actor
+            self._actors[checkpoint] = load_skill_actor(self.cfg, checkpoint)
+        return self._actors[checkpoint]
 
     def policy_cls(self, task: str) -> type:
         if task not in self._policies:
@@ -307,9 +366,10 @@ class EpisodeRunner:
         cfg = self.cfg
         task, agent_name, episode = job
         rng_seed = episode_seed(cfg, task, agent_name, episode)
+        ckpt = cfg.checkpoint_of(agent_name)
         ctx = AgentContext(rng=random.Random(rng_seed), policy_cls=lambda: self.policy_cls(task),
-                           actor=self.actor, deterministic=cfg.deterministic)
-        agent = AGENTS[agent_name].build(ctx)
+                           actor=lambda: self.actor(ckpt), deterministic=cfg.deterministic, agent=agent_name)
+        agent = agent_spec(agent_name).build(ctx)
         extra: dict[str, Any] = {"t0": time.time()}
         record_dir = Path(cfg.record) if cfg.record else None
         if record_dir:
@@ -322,9 +382,12 @@ class EpisodeRunner:
         """One step of every running episode; returns the records of the episodes that ended."""
         from maestromotif.eval.agents import SkillAgent
 
-        batched = [i for i, (_, ep, _) in enumerate(self.running) if isinstance(ep.agent, SkillAgent)]
+        groups: dict[int, list[int]] = {}  # one batched forward pass per skill policy
+        for i, (_, ep, _) in enumerate(self.running):
+            if isinstance(ep.agent, SkillAgent):
+                groups.setdefault(id(ep.agent.actor), []).append(i)
         actions: dict[int, int] = {}
-        if batched:
+        for batched in groups.values():
             eps = [self.running[i][1] for i in batched]
             for i, a in zip(batched, SkillAgent.act_many([e.agent for e in eps], [e.obs for e in eps],
                                                           [e.info for e in eps])):
@@ -382,18 +445,20 @@ def _keep_ttyrec(tmp: Path, record_dir: Path, task: str, agent: str, episode: in
     return str(dest) if dest else None
 
 
-def load_skill_actor(cfg: EvalConfig):
-    """The trained skill policy, or a freshly initialised one for ``--checkpoint fresh``."""
+def load_skill_actor(cfg: EvalConfig, checkpoint: str | None = None):
+    """The trained skill policy at ``checkpoint`` (default ``cfg.checkpoint``), or a freshly initialised one
+    for ``fresh``."""
     from maestromotif.rl.actor import SkillActor, load_actor
 
-    if cfg.checkpoint == FRESH:
+    checkpoint = cfg.checkpoint if checkpoint is None else checkpoint
+    if checkpoint == FRESH:
         import torch
 
         from maestromotif.rl.config import parse_cfg
 
         torch.manual_seed(cfg.seed)  # every worker builds the same network
         return SkillActor.fresh(parse_cfg([]), cfg.device)
-    return load_actor(cfg.checkpoint, cfg.device)
+    return load_actor(checkpoint, cfg.device)
 
 
 # ------------------------------------------------------------------------------------ many episodes

@@ -12,7 +12,10 @@ ending), ``paper``/``paper_pm`` (MaestroMotif in Table 1; only on ``maestromotif
 count}`` of how the episodes ended, :data:`maestromotif.nethack.deaths.CAUSES`; ``cause:n;cause:n`` in the
 CSV), ``killers`` (the monsters that killed most often, ``{name: count}``), ``own_job`` (skill agents: per skill the
 activations, steps and own-job rate, :func:`maestromotif.skills.own_job.own_job_rates`, over the summed
-counters of the episodes; a compact text in the CSV). Standard errors
+counters of the episodes; a compact text in the CSV), ``label`` (what the agent is, in words:
+:attr:`maestromotif.eval.agents.AgentSpec.label`, e.g. "learned skills, rule labels (oracle)" for
+``maestromotif[rules]``), ``skill_policy`` (the skill policy the agent ran, None for agents without one).
+Standard errors
 are ``std / sqrt(n)`` over episodes (sample std; 0 for n = 1).
 
 ``report.md`` is the markdown table printed at the end of a run; ``report.png`` plots the exact
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from maestromotif.eval.agents import agent_spec
 from maestromotif.eval.tasks import TASKS
 from maestromotif.nethack import deaths
 from maestromotif.skills import own_job as OJ
@@ -43,7 +47,17 @@ COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy
 # the policy over skills that raised, that ran past their time budget, and invalid skill names replaced.
 POLICY_COUNTERS = {"policy_errors": "policy_errors", "policy_timeouts": "policy_timeouts",
                    "skill_fallbacks": "invalid_skill_names"}
-COLUMNS = COLUMNS + tuple(POLICY_COUNTERS)
+COLUMNS = COLUMNS + tuple(POLICY_COUNTERS) + ("label", "skill_policy")
+
+
+def skill_policy(cfg, agent: str) -> str | None:
+    """The skill policy ``agent`` runs in the run ``cfg`` (None: the agent has none)."""
+    spec = agent_spec(agent)
+    if not (spec.uses_skills and spec.uses_actor):
+        return None
+    if spec.checkpoint is None:
+        return str(cfg.checkpoint)
+    return (getattr(cfg, "extra_checkpoints", None) or {}).get(spec.checkpoint)
 
 
 def policy_counts(eps: list[dict[str, Any]]) -> dict[str, int | None]:
@@ -85,7 +99,8 @@ def build_report(records: list[dict[str, Any]], cfg, keys: dict[tuple[str, str],
             eps = sorted((r for r in records if r["task"] == task and r["agent"] == agent
                           and r["run_key"] == keys[(task, agent)] and r["episode"] < cfg.episodes),
                          key=lambda r: r["episode"])
-            row = {"task": task, "title": t.title, "kind": t.kind, "metric": t.metric, "agent": agent, "n": len(eps)}
+            row = {"task": task, "title": t.title, "kind": t.kind, "metric": t.metric, "agent": agent, "n": len(eps),
+                   "label": agent_spec(agent).label, "skill_policy": skill_policy(cfg, agent)}
             row.update(policy_counts(eps))
             for name in ("proxy", "exact", "progression", "steps"):
                 mean, se = _mean_se([float(r[name]) for r in eps])
@@ -139,12 +154,32 @@ def markdown(report: dict[str, Any]) -> str:
     if any(r["agent"] == "scripted_skills" for r in report["rows"]):
         lines.append("`scripted_skills` is the ceiling row: the same policies over skills, options framework and "
                      "detectors, each skill run by a hand-written controller instead of the learned skill policy.")
+    legend = agent_legend(report["rows"])
+    if legend:
+        lines.append(legend)
+    policies = (f"skill policy `{cfg['checkpoint']}`" if not cfg.get("extra_checkpoints") else
+                "skill policies " + ", ".join(f"`{a}` `{p}`" for a, p in skill_policies(report["rows"]).items()))
     lines.append(f"Success rates in %, interaction tasks as mean count per episode, ± one standard error. "
                  f"Up to {cfg['max_episode_steps']} steps per episode, game seeds {cfg['seed']}.."
-                 f"{cfg['seed'] + cfg['episodes'] - 1}, skill policy `{cfg['checkpoint']}`. "
+                 f"{cfg['seed'] + cfg['episodes'] - 1}, {policies}. "
                  f"Paper: {report['paper_source']}.")
     lines += policy_table(report["rows"])
     return "\n".join(lines) + "\n"
+
+
+def skill_policies(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """``{agent: skill policy}`` of the rows' agents that ran one (first row of each agent)."""
+    out: dict[str, str] = {}
+    for r in rows:
+        if r.get("skill_policy") and r["agent"] not in out:
+            out[r["agent"]] = r["skill_policy"]
+    return out
+
+
+def agent_legend(rows: list[dict[str, Any]]) -> str:
+    """One line naming what each agent is (reports written before rows had labels: '')."""
+    labels = {r["agent"]: r["label"] for r in rows if r.get("label")}
+    return ("Agents: " + "; ".join(f"`{a}` = {lab}" for a, lab in labels.items()) + ".") if labels else ""
 
 
 def per_agent(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]:

@@ -4,7 +4,9 @@
 ``README.md``. One row per task: the paper's MaestroMotif number, then one column per agent found in the
 report (in the report's order, so a new agent such as a scripted ceiling becomes a new column with no
 code change), each cell the exact detector's value with the paper's proxy detector beside it. Below, one
-line per agent: episodes, fraction that died, mean steps, and the causes of death: from the report when
+line per agent (with what it is in words, the row field ``label``, when the report has it, e.g.
+``maestromotif[rules]``: "learned skills, rule labels (oracle)"): episodes, fraction that died, mean
+steps, and the causes of death: from the report when
 its rows have them (any row field whose name contains ``cause``: a dict ``cause -> fraction or count``, or
 a string), else counted from the ``end`` field of ``episodes.jsonl`` beside the report, when present.
 
@@ -150,11 +152,15 @@ def render(report: dict[str, Any]) -> str:
             return (sum(v * k for v, k in pairs) / max(1, sum(k for _, k in pairs)) if pairs else None)
         d, s = wmean(died), wmean(steps)
         causes = _causes(ar) or _ends(report.get("_episodes") or [], a)
-        out.append(f"| `{a}` | {n} | {'-' if d is None else f'{100 * d:.0f}%'} | "
+        label = next((str(r["label"]) for r in ar if r.get("label")), "")
+        out.append(f"| `{a}`{': ' + label if label else ''} | {n} | {'-' if d is None else f'{100 * d:.0f}%'} | "
                    f"{'-' if s is None else f'{s:.0f}'} | {causes or '-'} |")
     cfg = report.get("config") or {}
     facts = []
-    if "checkpoint" in cfg:
+    policies = {r["agent"]: r["skill_policy"] for r in rows if r.get("skill_policy")}
+    if len(set(policies.values())) > 1:  # several skill policies side by side: say which row ran which
+        facts.append("skill policies " + ", ".join(f"`{a}` `{p}`" for a, p in policies.items()))
+    elif "checkpoint" in cfg:
         facts.append(f"skill policy `{cfg['checkpoint']}`")
     if "episodes" in cfg and "seed" in cfg:
         facts.append(f"game seeds {cfg['seed']}..{int(cfg['seed']) + int(cfg['episodes']) - 1}")
