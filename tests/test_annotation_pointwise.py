@@ -33,8 +33,8 @@ def query_caption(prompt: str) -> str:
 def judge(prompt: str, options) -> list[float]:
     """Log-probs of the label words: reads only the caption being asked about (after the examples)."""
     cap = query_caption(prompt)
-    want = " gold" if "gold pieces" in cap else " deeper" if "Level: went down" in cap else \
-        " shallower" if "Level: went up" in cap else " nothing"
+    want = " gold" if "gold pieces" in cap else " down" if "Level: went down" in cap else \
+        " up" if "Level: went up" in cap else " nothing"
     return [0.0 if o == want else -4.0 for o in options]
 
 
@@ -71,7 +71,7 @@ def test_pointwise_labels_calls_and_shared_cache(tmp_path):
     assert up.tolist() == [TIE, SECOND, TIE, TIE, FIRST]
     side = json.loads((tmp_path / "pref" / "t_descender_classify.config.json").read_text())
     assert side["fingerprint"]["mode"] == "pointwise" and side["fingerprint"]["prompt"]["name"] == "classify"
-    assert side["fingerprint"]["skill_labels"] == ["deeper"]
+    assert side["fingerprint"]["skill_labels"] == ["down"]
 
 
 def test_pointwise_resume_after_partial_run(tmp_path):

@@ -76,6 +76,27 @@ def test_reset_forgets_only_the_chunk(tmp_path):
     assert store.load_npy().tolist() == [0, 0, 3, 3, 0, 0]
 
 
+def test_reset_of_one_chunk_leaves_a_running_chunks_part_alone(tmp_path):
+    # Two chunk jobs started together with --ignore-existing: chunk 1's reset ran after chunk 0 had
+    # opened its part file; replacing that file lost every label chunk 0 wrote afterwards (found when
+    # a 2-chunk relabel ended with 2,500 of 5,000 labels unknown).
+    store = LabelStore(tmp_path, "e", 10)
+    old = AppendLog(store.part_path(0, 1))  # an earlier 1-chunk run labelled everything
+    old.write([{"i": i, "l": TIE} for i in range(10)])
+    old.close()
+    store.reset(0, 5, 0, 2)
+    a = AppendLog(store.part_path(0, 2))
+    a.write([{"i": i, "l": FIRST} for i in range(0, 3)])
+    a.sync()
+    store.reset(5, 10, 1, 2)  # chunk 1 starts while chunk 0 runs
+    a.write([{"i": i, "l": FIRST} for i in range(3, 5)])
+    a.close()
+    b = AppendLog(store.part_path(1, 2))
+    b.write([{"i": i, "l": SECOND} for i in range(5, 10)])
+    b.close()
+    assert store.merge().tolist() == [FIRST] * 5 + [SECOND] * 5
+
+
 def test_cache_is_order_free_and_flips_swapped_pairs(tmp_path):
     fp = {"model": "m", "prompt": "p"}
     c = AnswerCache(tmp_path, fp)

@@ -140,7 +140,12 @@ class LabelStore:
             if self.npy_path.exists():
                 atomic_save_npy(self.npy_path, labels)
             for path in self.part_files():
-                keep = [r for r in read_jsonl(path) if not (isinstance(r.get("i"), int) and lo <= r["i"] < hi)]
+                records = list(read_jsonl(path))
+                keep = [r for r in records if not (isinstance(r.get("i"), int) and lo <= r["i"] < hi)]
+                if len(keep) == len(records):
+                    # nothing of this range: leave the file alone - another chunk's job may be appending
+                    # to it, and replacing it would send the rest of its labels to an unlinked inode
+                    continue
                 if keep:
                     tmp = path.with_suffix(".jsonl.tmp")
                     tmp.write_bytes(b"".join(encode(r) for r in keep))
