@@ -132,15 +132,33 @@ def resolve_recorded(path: str | os.PathLike[str], root: str | os.PathLike[str] 
                      bases: tuple[str | os.PathLike[str], ...] = ()) -> Path:
     """A path given on a command line or recorded in an experiment, read from any directory:
 
-    absolute -> as is; relative and existing under the current directory -> as given (relative to it);
-    else the first of ``bases`` (e.g. the directories above a checkpoint) under which it exists; else
-    under the workspace root (``root`` = ``--workspace``, see :func:`default_root`), where an error
-    about a missing file then names the full path that was looked up.
+    existing (absolute, or relative to the current directory) -> as given; absolute but gone (the
+    experiment was trained in another checkout or machine, which records absolute workspace paths) ->
+    the same artefact under this workspace when the path runs through a :data:`LAYOUT` folder
+    (``.../train_dir/skill_rewards/<exp>`` -> ``<root>/train_dir/skill_rewards/<exp>``), else as given;
+    relative -> the first of ``bases`` (e.g. the directories above a checkpoint) under which it
+    exists; else under the workspace root (``root`` = ``--workspace``, see :func:`default_root`),
+    where an error about a missing file then names the full path that was looked up.
     """
     p = Path(path).expanduser()
-    if p.is_absolute() or p.exists():
+    if p.exists():
         return p
+    if p.is_absolute():
+        return _rerooted(p, default_root(root)) or p
     for base in bases:
         if (Path(base) / p).exists():
             return Path(base) / p
     return default_root(root) / p
+
+
+def _rerooted(p: Path, root: Path) -> Path | None:
+    """``p`` (absolute, missing) moved under ``root`` after its last layout folder, if that exists."""
+    parts = p.parts
+    for rel in sorted(set(LAYOUT.values()), key=len, reverse=True):  # longest first: skill_rewards before runs
+        n = len(Path(rel).parts)
+        for i in range(len(parts) - n, 0, -1):
+            if parts[i:i + n] == Path(rel).parts:
+                cand = root.joinpath(*parts[i:])
+                if cand.exists():
+                    return cand
+    return None

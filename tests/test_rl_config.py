@@ -122,6 +122,12 @@ def test_paths_recorded_in_the_shipped_policy_resolve_from_another_directory(mon
     assert resolve_recorded("here", bases=(tmp_path,)) == Path("here")
     (tmp_path / "b" / "only").mkdir(parents=True)
     assert resolve_recorded("only", root=tmp_path / "w", bases=(tmp_path / "b",)) == tmp_path / "b" / "only"
+    # absolute but gone (trained in another checkout): the same artefact under this workspace
+    (tmp_path / "w" / "train_dir" / "skill_rewards" / "m").mkdir(parents=True)
+    moved = "/elsewhere/ckout/train_dir/skill_rewards/m"
+    assert resolve_recorded(moved, root=tmp_path / "w") == tmp_path / "w" / "train_dir" / "skill_rewards" / "m"
+    assert resolve_recorded("/elsewhere/ckout/train_dir/skill_rewards/gone", root=tmp_path / "w") == \
+        Path("/elsewhere/ckout/train_dir/skill_rewards/gone")  # not there either: the recorded path in errors
 
 
 def test_help_explains_every_flag_and_shows_workspace_defaults(tmp_path):
