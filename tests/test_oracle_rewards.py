@@ -14,7 +14,7 @@ from maestromotif.skills.table import SKILL_NAMES
 pytest.importorskip("torch")
 
 from maestromotif.reward.runtime import SkillReward  # noqa: E402
-from maestromotif.rl.config import DEFAULT_REWARD_DIRS  # noqa: E402
+from maestromotif.rl.config import DEFAULT_REWARD_EXPERIMENTS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NONE, DOWN, UP = (0, 0, 0, 0, 0), (1, 0, 0, 0, 0), (-1, 0, 0, 0, 0)
@@ -33,7 +33,7 @@ def test_rule_labels_are_shipped_and_never_the_default(repo_root):
         assert cfg["config"]["mode"] == "rules" and cfg["fingerprint"]["rules"].endswith("sanity.RULES")
         labels = load_labels(stem.with_suffix(".npy"), num_pairs=5000)
         assert 0 < int((labels < 2).sum()) < 5000   # decided pairs exist, ties are the rest
-        assert not any("rules" in d for d in DEFAULT_REWARD_DIRS)
+        assert not any("rules" in d for d in DEFAULT_REWARD_EXPERIMENTS)
 
 
 def test_rules_models_pay_each_skill_its_own_level_change(models):
