@@ -195,6 +195,11 @@ class AgentSpec:
     label: str = ""             # what the row is, in words, for report tables (e.g. "random actions")
     checkpoint: str | None = None  # for maestromotif[<name>]: the --extra_checkpoints name; None: --checkpoint
 
+    @property
+    def runs_actor(self) -> bool:
+        """Runs the trained skill policy (the scripted ceiling needs only the policy over skills)."""
+        return self.uses_skills and self.uses_actor
+
 
 def _controller(policy_cls: type, rng: random.Random):
     from maestromotif.skills.options import OptionsController
@@ -267,7 +272,7 @@ def agent_spec(name: str) -> AgentSpec:
     """The table entry of ``name``; ``<agent>[<checkpoint>]`` is ``<agent>`` run with that skill policy."""
     base, ckpt = split_agent(name)
     spec = AGENTS.get(base)
-    if spec is None or (ckpt is not None and not (spec.uses_skills and spec.uses_actor)):
+    if spec is None or (ckpt is not None and not spec.runs_actor):
         raise UserError(f"unknown agent '{name}'",
                         expected=f"one of {', '.join(AGENT_NAMES)}, or <agent>[<name>] of an agent that runs the "
                                  "skill policy with a skill policy given as --extra_checkpoints <name>=<path>",

@@ -126,17 +126,12 @@ class EvalConfig:
     @property
     def uses_actor(self) -> bool:
         """Some agent runs the trained skill policy (the scripted one needs only the policy over skills)."""
-        return any(runs_actor(a) for a in self.agents)
+        return any(agent_spec(a).runs_actor for a in self.agents)
 
     def checkpoint_of(self, agent: str) -> str:
         """The skill policy ``agent`` runs: ``checkpoint``, or for ``maestromotif[<name>]`` the extra one."""
         name = agent_spec(agent).checkpoint
         return self.checkpoint if name is None else self.extra_checkpoints[name]
-
-
-def runs_actor(agent: str) -> bool:
-    spec = agent_spec(agent)
-    return spec.uses_skills and spec.uses_actor
 
 
 def parse_checkpoints(text: str) -> dict[str, str]:
@@ -185,7 +180,7 @@ def checkpoint_key(cfg: EvalConfig, checkpoint: str | None = None) -> str:
 def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
     ckpts: dict[str, str] = {}  # skill policy path -> its key (each file hashed once)
     for agent in cfg.agents:
-        if runs_actor(agent) and cfg.checkpoint_of(agent) not in ckpts:
+        if agent_spec(agent).runs_actor and cfg.checkpoint_of(agent) not in ckpts:
             ckpts[cfg.checkpoint_of(agent)] = checkpoint_key(cfg, cfg.checkpoint_of(agent))
     keys = {}
     for task in cfg.tasks:
@@ -200,7 +195,7 @@ def run_keys(cfg: EvalConfig) -> dict[tuple[str, str], str]:
             policy = _sha256(path)
         for agent in cfg.agents:
             spec = agent_spec(agent)
-            skills, actor = spec.uses_skills, runs_actor(agent)
+            skills, actor = spec.uses_skills, spec.runs_actor
             key = {"task": task, "agent": agent, "seed": cfg.seed, "max_episode_steps": cfg.max_episode_steps,
                    "deterministic": cfg.deterministic if actor else None,
                    "checkpoint": ckpts[cfg.checkpoint_of(agent)] if actor else None,

@@ -53,7 +53,7 @@ COLUMNS = COLUMNS + tuple(POLICY_COUNTERS) + ("label", "skill_policy")
 def skill_policy(cfg, agent: str) -> str | None:
     """The skill policy ``agent`` runs in the run ``cfg`` (None: the agent has none)."""
     spec = agent_spec(agent)
-    if not (spec.uses_skills and spec.uses_actor):
+    if not spec.runs_actor:
         return None
     if spec.checkpoint is None:
         return str(cfg.checkpoint)

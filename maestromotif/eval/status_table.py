@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from maestromotif.eval.report import skill_policies
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_write_text
 
@@ -157,7 +158,7 @@ def render(report: dict[str, Any]) -> str:
                    f"{'-' if s is None else f'{s:.0f}'} | {causes or '-'} |")
     cfg = report.get("config") or {}
     facts = []
-    policies = {r["agent"]: r["skill_policy"] for r in rows if r.get("skill_policy")}
+    policies = skill_policies(rows)
     if len(set(policies.values())) > 1:  # several skill policies side by side: say which row ran which
         facts.append("skill policies " + ", ".join(f"`{a}` `{p}`" for a, p in policies.items()))
     elif "checkpoint" in cfg:

@@ -222,13 +222,18 @@ def resolve_defaults(cfg: Any) -> Any:
     ``--workspace``); what the user gave stays as given. ``--train_dir`` also overrides a resumed
     experiment's saved one: the experiment lives where it was found, whatever directory (perhaps a
     relative one) its first run recorded."""
-    root = getattr(cfg, "workspace", None) or None
-    for name, value in list(vars(cfg).items()):
-        if isinstance(value, InWorkspace):
-            setattr(cfg, name, value.resolve(root))
+    for name in list(vars(cfg)):
+        setattr(cfg, name, _flag(cfg, name))
     if isinstance(getattr(cfg, "cli_args", None), dict):
         cfg.cli_args["train_dir"] = cfg.train_dir
     return cfg
+
+
+def _flag(cfg: Any, name: str) -> Any:
+    """``cfg.<name>``; a workspace default still unresolved (a config built without :func:`parse_cfg`) is
+    resolved against ``cfg.workspace``."""
+    value = getattr(cfg, name)
+    return value.resolve(getattr(cfg, "workspace", None) or None) if isinstance(value, InWorkspace) else value
 
 
 def reward_dirs(cfg: Any, bases: tuple[str | Path, ...] = ()) -> list[str]:
@@ -240,9 +245,7 @@ def reward_dirs(cfg: Any, bases: tuple[str | Path, ...] = ()) -> list[str]:
 
 def _parse_reward_dirs(cfg: Any) -> list[str]:
     """``--reward_dir`` as written: a Python list literal, a skill -> dir mapping, or comma-separated."""
-    raw = cfg.reward_dir
-    if isinstance(raw, InWorkspace):  # a config built without parse_cfg
-        raw = raw.resolve(getattr(cfg, "workspace", None))
+    raw = _flag(cfg, "reward_dir")
     if isinstance(raw, list | tuple):
         return [str(x) for x in raw]
     text = str(raw).strip()
@@ -294,11 +297,8 @@ def meta_policy_file(cfg: Any, bases: tuple[str | Path, ...] = ()) -> Path:
     root = getattr(cfg, "workspace", None)
     if getattr(cfg, "meta_policy", ""):
         return resolve_recorded(cfg.meta_policy, root, bases)
-    folder = cfg.meta_policy_dir
-    if isinstance(folder, InWorkspace):  # a config built without parse_cfg
-        folder = folder.resolve(root)
     # the root folder is what was given or recorded: read it, then go down to the task's seed
-    return meta_policy_path(resolve_recorded(folder, root, bases), cfg.meta_policy_task, int(cfg.code_seed))
+    return meta_policy_path(resolve_recorded(_flag(cfg, "meta_policy_dir"), root, bases), cfg.meta_policy_task, int(cfg.code_seed))
 
 
 def maestro_cfg(cfg: Any) -> dict[str, Any]:
