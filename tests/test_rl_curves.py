@@ -101,3 +101,24 @@ def test_csv_has_a_column_per_skill_job_and_cause():
         assert {f"skills/{s}_own_job", f"skills/{s}_activations", f"skills/{s}_steps",
                 f"skills/{s}_intrinsic_mean"} <= cols
     assert {f"episode/death_{c}" for c in CAUSES} <= cols and "len" in cols
+
+
+def test_compare_buckets_runs_at_equal_env_steps_as_ratios_of_sums(tmp_path):
+    from maestromotif.rl.curves import compare_runs, compare_series
+
+    a = _write(tmp_path / "a.csv", ROWS)
+    ends, s = compare_series(read_metrics(a), every=1000)
+    np.testing.assert_allclose(ends, [1000, 2000])
+    np.testing.assert_allclose(s["descender own-job rate"], [0.5, 0.0])
+    ends, s = compare_series(read_metrics(a), every=2000)  # both rows in one bucket: (1 + 0) / (2 + 4)
+    np.testing.assert_allclose(s["descender own-job rate"], [1 / 6])
+    np.testing.assert_allclose(s["discoverer cells_explored per 1k steps"], [1000 * 25 / 180])
+    assert np.isnan(s["merchant own-job rate"]).all()  # never ran: no value, not 0
+    short = _write(tmp_path / "b.csv", ROWS[:1])
+    table = compare_runs({"long": a, "short": short}, tmp_path / "cmp.png", every=1000)
+    assert (tmp_path / "cmp.png").stat().st_size > 10_000
+    rows = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in table.splitlines()}
+    assert rows[("descender own-job rate", "long")].endswith("| 0.5 | 0 |")
+    assert rows[("descender own-job rate", "short")].endswith("| 0.5 |  |")  # padded to the longer run
+    with pytest.raises(UserError, match="training metrics not found"):
+        compare_runs({"x": tmp_path / "missing"})

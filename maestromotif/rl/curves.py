@@ -18,6 +18,13 @@ those averages (= of their sums). Columns missing from an older ``metrics.csv`` 
 
 ``python -m maestromotif.rl.curves train_dir/skill_policy/default`` redraws
 ``train_dir/skill_policy/default/curves.png``.
+
+**Several runs at equal env steps** (an ablation, a speed-up that must show it learns the same):
+``python -m maestromotif.rl.curves --compare llm=train_dir/skill_policy/default
+rules=train_dir/skill_policy/rules --out compare.png [--every 1e6]`` draws the headline series of
+each run over env steps in one figure (:data:`COMPARE_SERIES`) and prints a markdown table of them
+per ``--every`` env steps (ratios of sums of the rows in each bucket, so a bucket weighs its episodes
+alike in every run).
 """
 
 from __future__ import annotations
@@ -130,6 +137,87 @@ def _episode_row(axes, x, rows: list[dict[str, str]]) -> None:
     ax.set_title("return and depth reached", fontsize=10)
 
 
+# The headline of a run, one series each (compare figure and table): own jobs, exploration, episodes.
+# name -> (numerator column, denominator column or None, scale); a rate is a ratio of sums of rows.
+COMPARE_SERIES: dict[str, tuple[str, str | None, float]] = {
+    **{f"{s} own-job rate": (f"skills/{s}_own_job", f"skills/{s}_activations", 1.0) for s in OWN_JOB},
+    **{f"discoverer {b} per 1k steps": (f"skills/discoverer_{b}", "skills/discoverer_steps", 1000.0)
+       for b in DISCOVERER_RATES},
+    "episode length (agent steps)": ("len", None, 1.0),
+    "episode length (game turns)": ("episode/turns", None, 1.0),
+    "max depth reached": ("episode/max_depth", None, 1.0),
+    "died to monsters (share)": ("episode/death_monster", None, 1.0),
+}
+
+
+def _metrics_rows(path: str | Path) -> list[dict[str, str]]:
+    from maestromotif.rl.observers import read_metrics
+
+    path = Path(path)
+    csv_path = path / "metrics.csv" if path.is_dir() else path
+    if not csv_path.is_file():
+        raise UserError("training metrics not found", path=csv_path,
+                        expected="the metrics.csv that scripts.main writes in the experiment directory")
+    rows = read_metrics(csv_path)
+    if not rows:
+        raise UserError("no metrics rows yet", path=csv_path, fix="train longer (episodes must finish)")
+    return rows
+
+
+def compare_series(rows: list[dict[str, str]], every: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Bucket ends (env steps, multiples of ``every``) and each :data:`COMPARE_SERIES` entry per bucket:
+    the ratio of the sums of the rows whose ``env_steps`` fall in (end - every, end]. Empty buckets and
+    missing columns are NaN."""
+    steps = column(rows, "env_steps")
+    ends = np.arange(1, int(np.ceil(np.nanmax(steps) / every)) + 1) * every
+    idx = np.clip(np.ceil(steps / every).astype(int) - 1, 0, len(ends) - 1)
+    out = {}
+    for name, (num, den, scale) in COMPARE_SERIES.items():
+        n = column(rows, num)
+        d = column(rows, den) if den else np.ones_like(n)
+        ok = ~(np.isnan(n) | np.isnan(d))
+        sn = np.bincount(idx[ok], weights=n[ok], minlength=len(ends))
+        sd = np.bincount(idx[ok], weights=d[ok], minlength=len(ends))
+        out[name] = _ratio(sn, sd, scale)
+    return ends, out
+
+
+def compare_runs(runs: dict[str, str | Path], png_path: str | Path | None = None,
+                 every: float = 1e6) -> str:
+    """Several training runs over env steps: a PNG of :data:`COMPARE_SERIES` (one line per run) when
+    ``png_path`` is given, and the markdown table (returned) of each series per ``every`` env steps."""
+    data = {label: compare_series(_metrics_rows(path), every) for label, path in runs.items()}
+    longest = max((ends for ends, _ in data.values()), key=len)
+    head = [f"{e / 1e6:g}M" for e in longest]
+    lines = ["| series | run | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
+    for name in COMPARE_SERIES:
+        for label, (ends, series) in data.items():
+            cells = [f"{v:.3g}" if not np.isnan(v) else "" for v in series[name]]
+            lines.append(f"| {name} | {label} | " + " | ".join(cells + [""] * (len(head) - len(cells))) + " |")
+    if png_path is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        n = len(COMPARE_SERIES)
+        fig, axes = plt.subplots((n + 2) // 3, 3, figsize=(16, 3.2 * ((n + 2) // 3)), layout="constrained",
+                                 squeeze=False)
+        for ax, name in zip(axes.ravel(), COMPARE_SERIES):
+            for label, (ends, series) in data.items():
+                ax.plot(ends / 1e6, series[name], marker=".", label=label)
+            ax.set_title(name, fontsize=10)
+            ax.set_xlabel(f"env steps (millions; each point: the episodes of {every / 1e6:g}M steps)", fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        for ax in axes.ravel()[n:]:
+            ax.axis("off")
+        with atomic_open(Path(png_path), "wb") as f:
+            fig.savefig(f, format="png", dpi=72)
+        plt.close(fig)
+    return "\n".join(lines)
+
+
 def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
     """Draw ``png_path`` from ``metrics.csv`` (``csv_path`` may also be the experiment directory)."""
     import matplotlib
@@ -137,17 +225,7 @@ def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from maestromotif.rl.observers import read_metrics
-
-    csv_path = Path(csv_path)
-    if csv_path.is_dir():
-        csv_path = csv_path / "metrics.csv"
-    if not csv_path.is_file():
-        raise UserError("training metrics not found", path=csv_path,
-                        expected="the metrics.csv that scripts.main writes in the experiment directory")
-    rows = read_metrics(csv_path)
-    if not rows:
-        raise UserError("no metrics rows yet", path=csv_path, fix="train longer (episodes must finish)")
+    rows = _metrics_rows(csv_path)
     x = column(rows, "env_steps") / 1e6
     n = len(SKILL_NAMES)
     fig = plt.figure(figsize=(16, 3.1 * (n + 1) + 0.8), layout="constrained")
@@ -175,6 +253,27 @@ def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
     return png_path
 
 
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m maestromotif.rl.curves", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", nargs="?", help="experiment directory: redraw its curves.png from metrics.csv")
+    p.add_argument("--compare", nargs="+", metavar="LABEL=DIR", help="runs to compare at equal env steps")
+    p.add_argument("--out", default=None, help="PNG of the comparison (default: none, only the table)")
+    p.add_argument("--every", type=float, default=1e6, help="env steps per table column / point (default: 1e6)")
+    a = p.parse_args(argv)
+    if a.compare:
+        bad = [r for r in a.compare if "=" not in r]
+        if bad:
+            p.error(f"--compare takes LABEL=DIR, got {bad}")
+        print(compare_runs(dict(r.split("=", 1) for r in a.compare), a.out, a.every))
+    elif a.experiment:
+        exp = Path(a.experiment)
+        print(plot_curves(exp, exp / "curves.png"))
+    else:
+        p.error("give an experiment directory or --compare LABEL=DIR ...")
+
+
 if __name__ == "__main__":
-    exp = Path(sys.argv[1])
-    print(plot_curves(exp, exp / "curves.png"))
+    main(sys.argv[1:])
