@@ -28,7 +28,8 @@ class CollectArgs:
                                            "rl_baseline/meta_policies (e.g. exploration, the training one), an "
                                            "execution.py path, or for scripted_skills 'travel' (exploration with "
                                            "50-step discoverer runs, 2-5 levels deep); empty: scripted_skills uses "
-                                           "travel, a checkpoint the one recorded with it")
+                                           "travel, a checkpoint the one recorded with it; several, comma-separated, take turns "
+                                           "by episode (e.g. travel,buc: buc's policy walks to altars)")
     num_pairs: int = arg(_D.num_pairs, "preference pairs per skill dataset, i.e. 2x this many transitions each")
     out: str = ws_arg("og_dataset", "output directory for <skill>.pkl files (and <skill>.npz, the same samples "
                                     "without pickle)", aliases=("dataset_dir",))

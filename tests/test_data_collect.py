@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from maestromotif.data.collect import CollectConfig, collect, is_boring
+from maestromotif.data.collect import CollectConfig, collect, collect_pool, is_boring
 from maestromotif.data.dataset import load_dataset
 from maestromotif.data.policies import make_policy
 from maestromotif.data.ttyrec import parse_bottom_lines, samples_from_ttyrec
@@ -28,6 +28,20 @@ def test_collect_small(tmp_path):
         assert ds.meta["config"]["policy"] == "random" and ds.meta["skill"] == skill
     a, b = (load_dataset(res.paths[s]).samples for s in ("descender", "merchant"))
     assert a != b  # different pairings of one pool
+
+
+def test_several_meta_policies_take_turns_by_episode(tmp_path):
+    # 60-step episodes, every transition kept: a 150-transition pool is episodes travel, buc, travel
+    cfg = CollectConfig(out=str(tmp_path), num_pairs=25, pool_factor=3.0, skills=("worshipper",),
+                        policy="scripted_skills", meta_policy="travel, buc", num_workers=1, max_episode_steps=60,
+                        keep_boring=1.0, shard_size=50)
+    pool = collect_pool(cfg, show_progress=False)
+    by_episode = {}
+    for smp in pool:
+        by_episode.setdefault(smp["episode"], set()).add(smp["source"])
+    assert all(len(v) == 1 for v in by_episode.values())  # one policy over skills per episode
+    firsts = [next(iter(by_episode[e])) for e in dict.fromkeys(smp["episode"] for smp in pool)]
+    assert firsts[:3] == ["nle:scripted_skills/travel", "nle:scripted_skills/buc", "nle:scripted_skills/travel"]
 
 
 @pytest.mark.slow

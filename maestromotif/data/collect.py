@@ -47,7 +47,10 @@ class CollectConfig:
     num_pairs: int = 1000  # pairs per skill dataset
     skills: tuple[str, ...] = SKILL_NAMES
     policy: str = "explore"  # "random", "explore", "scripted_skills" or a skill-policy checkpoint path
-    meta_policy: str = ""  # policy over skills of scripted_skills / a checkpoint ("" : its default)
+    # policy over skills of scripted_skills / a checkpoint ("" : its default); several, comma-separated,
+    # take turns by episode (e.g. "travel,buc": the buc task's policy walks to altars, which travel
+    # rarely meets)
+    meta_policy: str = ""
     num_workers: int = 2
     seed: int = 0
     max_episode_steps: int = 2000
@@ -83,14 +86,18 @@ def _worker(cfg_dict: dict[str, Any], worker: int, target: int, start_shard: int
     env = make_env(max_episode_steps=cfg.max_episode_steps)
     # Distinct, reproducible seeds per worker and shard: a resumed run plays new episodes.
     episode_seed = (cfg.seed * 1_000_003 + worker * 10_007 + start_shard * 101) % (2**31)
-    policy = make_policy(cfg.policy, seed=episode_seed, meta_policy=cfg.meta_policy or None,
-                         checkpoint_loader=cfg.checkpoint_loader or None)
+    metas = [m.strip() for m in cfg.meta_policy.split(",")] if cfg.meta_policy else [""]
+    policies = [make_policy(cfg.policy, seed=episode_seed + i, meta_policy=m or None,
+                            checkpoint_loader=cfg.checkpoint_loader or None) for i, m in enumerate(metas)]
     rng = random.Random(episode_seed)
     shard, buf, done_count = start_shard, [], 0
-    source = f"nle:{Path(cfg.policy).name if '/' in cfg.policy else cfg.policy}" + (
-        f"/{cfg.meta_policy}" if cfg.meta_policy else "")
+    name = Path(cfg.policy).name if "/" in cfg.policy else cfg.policy
+    sources = [f"nle:{name}" + (f"/{m}" if m else "") for m in metas]
+    episode = 0
     # The buffer counts: a target below one shard is reached before any shard is written.
     while done_count + len(buf) < target:
+        policy, source = policies[episode % len(policies)], sources[episode % len(policies)]
+        episode += 1
         obs, info = env.reset(seed=episode_seed)
         policy.reset(obs, info)
         prev_msg, prev_stats = message_text(obs["message"]), caption_stats(obs["blstats"])
