@@ -191,7 +191,7 @@ def compare_runs(runs: dict[str, str | Path], png_path: str | Path | None = None
     head = [f"{e / 1e6:g}M" for e in longest]
     lines = ["| series | run | " + " | ".join(head) + " |", "|---|---|" + "---:|" * len(head)]
     for name in COMPARE_SERIES:
-        for label, (ends, series) in data.items():
+        for label, (_ends, series) in data.items():
             cells = [f"{v:.3g}" if not np.isnan(v) else "" for v in series[name]]
             lines.append(f"| {name} | {label} | " + " | ".join(cells + [""] * (len(head) - len(cells))) + " |")
     if png_path is not None:
