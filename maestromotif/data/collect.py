@@ -23,6 +23,7 @@ asked about hundreds of times.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing as mp
 import pickle
 import random
@@ -87,17 +88,16 @@ def _worker(cfg_dict: dict[str, Any], worker: int, target: int, start_shard: int
     # Distinct, reproducible seeds per worker and shard: a resumed run plays new episodes.
     episode_seed = (cfg.seed * 1_000_003 + worker * 10_007 + start_shard * 101) % (2**31)
     metas = [m.strip() for m in cfg.meta_policy.split(",")] if cfg.meta_policy else [""]
-    policies = [make_policy(cfg.policy, seed=episode_seed + i, meta_policy=m or None,
-                            checkpoint_loader=cfg.checkpoint_loader or None) for i, m in enumerate(metas)]
+    name = Path(cfg.policy).name if "/" in cfg.policy else cfg.policy
+    # (policy, source label) per policy over skills; episodes take them in turn
+    turns = itertools.cycle([(make_policy(cfg.policy, seed=episode_seed + i, meta_policy=m or None,
+                                          checkpoint_loader=cfg.checkpoint_loader or None),
+                              f"nle:{name}" + (f"/{m}" if m else "")) for i, m in enumerate(metas)])
     rng = random.Random(episode_seed)
     shard, buf, done_count = start_shard, [], 0
-    name = Path(cfg.policy).name if "/" in cfg.policy else cfg.policy
-    sources = [f"nle:{name}" + (f"/{m}" if m else "") for m in metas]
-    episode = 0
     # The buffer counts: a target below one shard is reached before any shard is written.
     while done_count + len(buf) < target:
-        policy, source = policies[episode % len(policies)], sources[episode % len(policies)]
-        episode += 1
+        policy, source = next(turns)
         obs, info = env.reset(seed=episode_seed)
         policy.reset(obs, info)
         prev_msg, prev_stats = message_text(obs["message"]), caption_stats(obs["blstats"])

@@ -195,27 +195,31 @@ def compare_runs(runs: dict[str, str | Path], png_path: str | Path | None = None
             cells = [f"{v:.3g}" if not np.isnan(v) else "" for v in series[name]]
             lines.append(f"| {name} | {label} | " + " | ".join(cells + [""] * (len(head) - len(cells))) + " |")
     if png_path is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        n = len(COMPARE_SERIES)
-        fig, axes = plt.subplots((n + 2) // 3, 3, figsize=(16, 3.2 * ((n + 2) // 3)), layout="constrained",
-                                 squeeze=False)
-        for ax, name in zip(axes.ravel(), COMPARE_SERIES):
-            for label, (ends, series) in data.items():
-                ax.plot(ends / 1e6, series[name], marker=".", label=label)
-            ax.set_title(name, fontsize=10)
-            ax.set_xlabel(f"env steps (millions; each point: the episodes of {every / 1e6:g}M steps)", fontsize=8)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
-        for ax in axes.ravel()[n:]:
-            ax.axis("off")
-        with atomic_open(Path(png_path), "wb") as f:
-            fig.savefig(f, format="png", dpi=72)
-        plt.close(fig)
+        _plot_compare(data, every, Path(png_path))
     return "\n".join(lines)
+
+
+def _plot_compare(data: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]], every: float, png_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(COMPARE_SERIES)
+    fig, axes = plt.subplots((n + 2) // 3, 3, figsize=(16, 3.2 * ((n + 2) // 3)), layout="constrained",
+                             squeeze=False)
+    for ax, name in zip(axes.ravel(), COMPARE_SERIES):
+        for label, (ends, series) in data.items():
+            ax.plot(ends / 1e6, series[name], marker=".", label=label)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(f"env steps (millions; each point: the episodes of {every / 1e6:g}M steps)", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    with atomic_open(png_path, "wb") as f:
+        fig.savefig(f, format="png", dpi=72)
+    plt.close(fig)
 
 
 def plot_curves(csv_path: str | Path, png_path: str | Path) -> Path:
