@@ -181,6 +181,8 @@ def test_tracker_counts_messages_items_and_hunger_in_the_mines():
     ev = tr.update(_fake_obs(inv=((ord("a"), 2), (ord("b"), 3), (ord("c"), 2), (ord("d"), 7))),
                    {"messages": ["You sold a dagger for 2 gold pieces.", "A dagger lands on the altar."]})
     assert ev["items_sold"] == 1 and ev["altar_drops"] == 1 and tr.values["num_items"] == 1
+    ev = tr.update(_fake_obs(), {"messages": ["You begin praying to Anhur.", "You finish your prayer."]})
+    assert ev["prayers"] == 1 and ev["kills"] == 0
     # eating in the Mines counts only after having been hungry
     tr.update(_fake_obs(depth=3, dnum=2), {"messages": ["This food really hits the spot!"]})
     assert tr.values["visited_mines"] and not tr.values["eaten_food"]
@@ -188,7 +190,7 @@ def test_tracker_counts_messages_items_and_hunger_in_the_mines():
     assert tr.values["is_hungry"] and tr.values["has_been_hungry"]
     ev = tr.update(_fake_obs(depth=4, dnum=2, hunger=1), {"messages": ["You finish eating the food ration."]})
     assert tr.values["eaten_food"] and not tr.values["is_hungry"] and ev["descents"] == 1
-    assert tr.values["max_depth_reached"] == 4 and tr.values["steps"] == 5
+    assert tr.values["max_depth_reached"] == 4 and tr.values["steps"] == 6
     # left the Dungeons of Doom at depth 1 into the Mines: the branch level is 1 here
     assert tr.branch_depth == 1
 

@@ -18,6 +18,7 @@ import pytest
 from maestromotif.data.policies import make_policy
 from maestromotif.nethack.env import make_env
 from maestromotif.rl.actor import find_checkpoint, load_actor
+from maestromotif.rl.export import export_run
 from maestromotif.rl.observers import read_metrics
 from maestromotif.rl.skill_report import ReportConfig, report
 
@@ -137,6 +138,18 @@ def test_time_limit_checkpoint_load_resume_and_kill9(tmp_path):
     assert steps == sorted(steps) and steps[-1] <= final, (steps, steps_a, steps_b, final)
     assert json.loads((exp / "training_summary.json").read_text())["env_steps"] <= final
     assert np.isfinite(float(read_metrics(exp / "metrics.csv")[-1]["len"]))
+
+    # 4. export it (one checkpoint, relocated configs) and resume from the export with the same command
+    res = export_run(exp, tmp_path / "shipped" / "run", base=ROOT)
+    assert res.env_steps == final
+    cmd = _cmd(tmp_path, 10)
+    cmd[cmd.index("--train_dir") + 1] = str(tmp_path / "shipped")
+    proc, _ = _run(cmd, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = [int(m) for m in re.findall(r"Loaded experiment state at .*env_steps=(\d+)", proc.stderr + proc.stdout)]
+    assert loaded and loaded[0] == final
+    shipped_rows = [int(r["env_steps"]) for r in read_metrics(tmp_path / "shipped" / "run" / "metrics.csv")]
+    assert shipped_rows[: len(steps)] == steps  # the exported metrics go on
 
 
 @pytest.fixture(scope="module")

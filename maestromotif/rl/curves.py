@@ -147,6 +147,8 @@ COMPARE_SERIES: dict[str, tuple[str, str | None, float]] = {
     "episode length (game turns)": ("episode/turns", None, 1.0),
     "max depth reached": ("episode/max_depth", None, 1.0),
     "died to monsters (share)": ("episode/death_monster", None, 1.0),
+    "died praying (share)": ("episode/death_prayer", None, 1.0),
+    "prayers per episode": ("episode/prayers", None, 1.0),
 }
 
 

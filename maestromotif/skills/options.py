@@ -78,6 +78,7 @@ HOOKS = ("update_gold", "update_xp_level", "defeat_monster", "eaten_food")
 _KILL = re.compile(r"\bYou (kill|destroy)\b|\bis (killed|destroyed)\b")
 _SOLD = re.compile(r"\bYou sold\b")
 _ALTAR_DROP = re.compile(r"\b(hits?|lands?) (on )?the altar\b")
+_PRAY = re.compile(r"\bYou begin praying\b")
 _ATE = re.compile(
     r"You finish eating|You finish your meal|This .* (is|was) delicious|tastes? (terrible|okay|delicious)"
     r"|really hits the spot|You stop eating|That .* was bland|Rotten food|Mmm, tripe|Yak - dog food"
@@ -159,6 +160,7 @@ class AttributeTracker:
                 ev["kills"] += bool(_KILL.search(m))
                 ev["items_sold"] += bool(_SOLD.search(m))
                 ev["altar_drops"] += bool(_ALTAR_DROP.search(m))
+                ev["prayers"] += bool(_PRAY.search(m))
             # Ate in the Mines: the original's hook flag (confirmed eat prompt, or an eating message);
             # our declared attribute needs hunger first (the flag as it stood before this step).
             ate = dnum == GNOMISH_MINES and (bool(just_eaten) or any(_ATE.search(m) for m in messages))

@@ -19,7 +19,9 @@ from collections.abc import Iterable, Mapping
 from maestromotif.skills.table import SKILL_NAMES
 
 # What the framework counts while a skill runs (messages/blstats deltas; see AttributeTracker).
-BEHAVIOURS = ("descents", "ascents", "items_sold", "altar_drops", "cells_explored", "kills")
+# `prayers` is no skill's job: a prayer before the timeout runs out angers the god, and repeated ones
+# kill (the most common death of undertrained policies), so who prays is worth watching.
+BEHAVIOURS = ("descents", "ascents", "items_sold", "altar_drops", "cells_explored", "kills", "prayers")
 # The event an activation of each interaction/travel skill exists for.
 OWN_JOB = {"descender": "descents", "ascender": "ascents", "worshipper": "altar_drops", "merchant": "items_sold"}
 # The discoverer's job as rates per 1,000 of its steps.
