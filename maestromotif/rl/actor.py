@@ -33,6 +33,11 @@ from maestromotif.utils.errors import UserError
 CHECKPOINT_GLOB = "checkpoint_*.pth"
 
 
+def checkpoint_env_steps(path: str | Path) -> int:
+    """Env steps in a sample-factory checkpoint's name (``checkpoint_<iteration>_<env_steps>.pth``)."""
+    return int(Path(path).stem.rsplit("_", 1)[1])
+
+
 def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """``(checkpoint file, experiment dir)`` for an experiment dir, its checkpoint dir or a file."""
     path = Path(path)

@@ -29,7 +29,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maestromotif.rl.actor import CHECKPOINT_GLOB
+from maestromotif.rl.actor import CHECKPOINT_GLOB, checkpoint_env_steps
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_write_bytes, atomic_write_text
 
@@ -52,7 +52,7 @@ def _checkpoints(run: Path) -> list[Path]:
 
 def _env_steps(ckpt: Path) -> int:
     try:
-        return int(ckpt.stem.rsplit("_", 1)[1])
+        return checkpoint_env_steps(ckpt)
     except (IndexError, ValueError):
         return -1
 

@@ -27,6 +27,7 @@ import numpy as np
 from sample_factory.algo.runners.runner import AlgoObserver
 from sample_factory.utils.utils import experiment_dir, log
 
+from maestromotif.rl.actor import checkpoint_env_steps
 from maestromotif.rl.env import episode_stat_keys
 from maestromotif.utils.io import atomic_save_json, atomic_write_text
 
@@ -82,7 +83,7 @@ class MetricsCSV(AlgoObserver):
         # Training resumes from the latest checkpoint: rows written after it (a run killed with -9)
         # describe lost progress, and a run without checkpoint starts from zero.
         ckpts = sorted((self.path.parent / "checkpoint_p0").glob("checkpoint_*.pth"))
-        resumed = int(ckpts[-1].stem.rsplit("_", 1)[1]) if ckpts else 0
+        resumed = checkpoint_env_steps(ckpts[-1]) if ckpts else 0
         self.rows = [r for r in self.rows if int(float(r["env_steps"])) <= resumed]
 
     def on_start(self, runner) -> None:
