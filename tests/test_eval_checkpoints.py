@@ -88,3 +88,17 @@ def test_cli_form_and_bad_names(tmp_path):
     assert agents.agent_spec("random_skills[rules]").label == "random policy over skills, skill policy 'rules'"
     with pytest.raises(UserError, match="skill policy not found"):
         evaluator.run_keys(_cfg(tmp_path, extra_checkpoints={"rules": str(tmp_path / "none")}).validate())
+
+
+def test_reports_name_skill_policies_in_workspace_terms(tmp_path):
+    from types import SimpleNamespace
+
+    from maestromotif.eval.report import skill_policy
+    from maestromotif.workspace import default_root
+
+    inside = str(default_root() / "train_dir/skill_policy/default")   # how the default reaches the config
+    cfg = SimpleNamespace(checkpoint=inside, extra_checkpoints={"rules": str(tmp_path / "elsewhere")})
+    assert skill_policy(cfg, "maestromotif") == "train_dir/skill_policy/default"
+    assert skill_policy(cfg, "maestromotif[rules]") == str(tmp_path / "elsewhere")   # outside: as given
+    assert skill_policy(SimpleNamespace(checkpoint=evaluator.FRESH), "maestromotif") == evaluator.FRESH
+    assert skill_policy(cfg, "random_actions") is None

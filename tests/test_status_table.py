@@ -53,6 +53,20 @@ def test_new_agents_and_fields_become_columns_without_code_changes():
     assert "game seeds 3..4" in table and "run 2026-01-02" in table
 
 
+def test_own_job_per_skill_is_a_third_table_for_skill_agents():
+    job = {"discoverer": {"activations": 2, "steps": 500, "cells_explored_per_1000": 100.0, "kills_per_1000": 4.0},
+           "descender": {"activations": 4, "steps": 100, "own_job": 1, "own_job_rate": 0.25}}
+    rows = [_row("gnomish", "maestromotif", 0, 0, own_job=job),
+            _row("buc", "maestromotif", 0, 0, metric="count",
+                 own_job={"descender": {"activations": 4, "steps": 100, "own_job": 3, "own_job_rate": 0.75}}),
+            _row("gnomish", "random_actions", 0, 0)]
+    lines = render(_report(rows)).splitlines()
+    head = next(i for i, x in enumerate(lines) if x.startswith("| Agent | discoverer cells /1k"))
+    assert lines[head + 2] == "| `maestromotif` | 100 | 4.00 | 4/8 (50%) | - | - | - |"   # summed over tasks
+    assert not any(x.startswith("| `random_actions` | 100") for x in lines[head:])
+    assert "| Agent | discoverer" not in render(_report([_row("gnomish", "random_actions", 0, 0)]))
+
+
 def test_causes_fall_back_to_the_episode_file(tmp_path):
     (tmp_path / "report.json").write_text(json.dumps(_report([_row("gnomish", "random_actions", 0, 0, died=1.0)])))
     eps = [{"task": "gnomish", "agent": "random_actions", "end": e} for e in ("choking", "died", "died", "success")]

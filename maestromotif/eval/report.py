@@ -55,9 +55,22 @@ def skill_policy(cfg, agent: str) -> str | None:
     spec = agent_spec(agent)
     if not spec.runs_actor:
         return None
-    if spec.checkpoint is None:
-        return str(cfg.checkpoint)
-    return (getattr(cfg, "extra_checkpoints", None) or {}).get(spec.checkpoint)
+    path = cfg.checkpoint if spec.checkpoint is None else (getattr(cfg, "extra_checkpoints", None) or {}).get(spec.checkpoint)
+    return None if path is None else _in_workspace_terms(str(path))
+
+
+def _in_workspace_terms(path: str) -> str:
+    """A path inside the workspace as ``train_dir/...`` (the default checkpoint is resolved to an absolute
+    path; a report, and the README table made from it, should not name the machine it ran on)."""
+    from maestromotif.workspace import default_root
+
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(default_root().resolve()).as_posix()
+        except ValueError:
+            pass
+    return path
 
 
 def policy_counts(eps: list[dict[str, Any]]) -> dict[str, int | None]:
@@ -208,8 +221,9 @@ def deaths_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def own_job_table(rows: list[dict[str, Any]]) -> list[str]:
-    """Markdown lines: each skill's own-job rate per agent over all tasks (skill agents only)."""
+def own_job_table(rows: list[dict[str, Any]], quote: bool = False) -> list[str]:
+    """Markdown lines: each skill's own-job rate per agent over all tasks (skill agents only; ``quote``:
+    agent names as code, as the README's status table writes them)."""
     by_agent: dict[str, dict[str, float]] = {}
     for r in rows:
         for skill, v in (r.get("own_job") or {}).items():
@@ -233,7 +247,7 @@ def own_job_table(rows: list[dict[str, Any]]) -> list[str]:
             v = rates.get(skill)
             cells.append("-" if not v or not v["activations"] else
                          f"{v['own_job']:.0f}/{v['activations']:.0f} ({100 * v['own_job_rate']:.0f}%)")
-        lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+        lines.append(f"| {f'`{agent}`' if quote else agent} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -9,6 +9,8 @@ line per agent (with what it is in words, the row field ``label``, when the repo
 steps, and the causes of death: from the report when
 its rows have them (any row field whose name contains ``cause``: a dict ``cause -> fraction or count``, or
 a string), else counted from the ``end`` field of ``episodes.jsonl`` beside the report, when present.
+When rows carry ``own_job`` (skill agents), a third table gives each skill's own-job rate per agent
+(:func:`maestromotif.eval.report.own_job_table`, the same as in ``report.md``).
 
 Only ``task``, ``title``, ``agent``, ``metric``, ``n``, ``exact_mean`` and ``proxy_mean`` are required per
 row (schema: :mod:`maestromotif.eval.report`); every other field is optional and extra fields are ignored.
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from maestromotif.eval.report import skill_policies
+from maestromotif.eval.report import own_job_table, skill_policies
 from maestromotif.utils.errors import UserError
 from maestromotif.utils.io import atomic_write_text
 
@@ -156,6 +158,9 @@ def render(report: dict[str, Any]) -> str:
         label = next((str(r["label"]) for r in ar if r.get("label")), "")
         out.append(f"| `{a}`{': ' + label if label else ''} | {n} | {'-' if d is None else f'{100 * d:.0f}%'} | "
                    f"{'-' if s is None else f'{s:.0f}'} | {causes or '-'} |")
+    own = own_job_table(rows, quote=True)  # each skill's own job: is a learned skill doing what it is for?
+    if own:
+        out += [""] + own
     cfg = report.get("config") or {}
     facts = []
     policies = skill_policies(rows)
@@ -170,7 +175,7 @@ def render(report: dict[str, Any]) -> str:
     if report.get("created"):
         facts.append(f"run {str(report['created'])[:10]}")
     out.append("")
-    out.append("Each cell: exact detector (the paper's proxy detector in parentheses); success rates in %, "
+    out.append("Task cells: exact detector (the paper's proxy detector in parentheses); success rates in %, "
                "interaction tasks as mean count per episode. " + ("; ".join(facts) + "." if facts else ""))
     return "\n".join(out) + "\n"
 
