@@ -151,6 +151,18 @@ def resolve_recorded(path: str | os.PathLike[str], root: str | os.PathLike[str] 
     return default_root(root) / p
 
 
+def workspace_relative(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> str:
+    """The reverse of :func:`resolve_recorded` for display: an absolute path inside the workspace as
+    ``train_dir/...`` (posix), anything else as given."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(default_root(root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
 def _rerooted(p: Path, root: Path) -> Path | None:
     """``p`` (absolute, missing) moved under ``root`` after its last layout folder, if that exists."""
     parts = p.parts

@@ -36,6 +36,7 @@ from maestromotif.eval.tasks import TASKS
 from maestromotif.nethack import deaths
 from maestromotif.skills import own_job as OJ
 from maestromotif.utils.io import atomic_save_json, atomic_write_bytes, atomic_write_text
+from maestromotif.workspace import workspace_relative
 
 PAPER_SOURCE = "Klissarov et al., ICLR 2025, Table 1 (zero-shot MaestroMotif; ± as reported)"
 COLUMNS = ("task", "title", "kind", "metric", "agent", "n", "proxy_mean", "proxy_se", "exact_mean", "exact_se",
@@ -55,22 +56,11 @@ def skill_policy(cfg, agent: str) -> str | None:
     spec = agent_spec(agent)
     if not spec.runs_actor:
         return None
-    path = cfg.checkpoint if spec.checkpoint is None else (getattr(cfg, "extra_checkpoints", None) or {}).get(spec.checkpoint)
-    return None if path is None else _in_workspace_terms(str(path))
-
-
-def _in_workspace_terms(path: str) -> str:
-    """A path inside the workspace as ``train_dir/...`` (the default checkpoint is resolved to an absolute
-    path; a report, and the README table made from it, should not name the machine it ran on)."""
-    from maestromotif.workspace import default_root
-
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            return p.resolve().relative_to(default_root().resolve()).as_posix()
-        except ValueError:
-            pass
-    return path
+    extra = getattr(cfg, "extra_checkpoints", None) or {}
+    path = cfg.checkpoint if spec.checkpoint is None else extra.get(spec.checkpoint)
+    # The default checkpoint arrives resolved to an absolute path; a report (and the README table made
+    # from it) should not name the machine it ran on.
+    return None if path is None else workspace_relative(path)
 
 
 def policy_counts(eps: list[dict[str, Any]]) -> dict[str, int | None]:
